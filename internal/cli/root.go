@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	configcmd "github.com/latchkey/latchkey/internal/cli/config"
+	"github.com/latchkey/latchkey/internal/cli/version"
+	visitcmd "github.com/latchkey/latchkey/internal/cli/visit"
+	"github.com/latchkey/latchkey/internal/config"
+)
+
+const rootLong = `latchkey is the field tool for the people who fit and keep door-access units:
+installers survey buildings, pair units and burn keys; sales reps log visits
+to buildings; support diagnoses units.
+
+Data lives under LATCHKEY_HOME when it is set, else in the XDG base
+directories ('latchkey config path' shows where).
+
+Exit codes:
+  0  success
+  1  the command failed (the message says why and what to do next)
+  2  the command line was wrong (a flag, an argument, or a missing value)`
+
+// NewCmdRoot builds the whole command tree over f.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	var noColor, verbose bool
+	root := &cobra.Command{
+		Use:           "latchkey",
+		Short:         "Install, sell and support door-access units",
+		Long:          rootLong,
+		Example:       "  latchkey visit log --building 'Elm Court' --address '12 Elm St' --city Springfield --units 24 --outcome no-answer\n  latchkey visit list --due\n  latchkey config set rep 'Dana Reyes'",
+		Version:       f.Build.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return applyGlobals(f, cmd, noColor, verbose)
+		},
+	}
+	root.SetVersionTemplate(fmt.Sprintf("latchkey {{.Version}} (commit %s, built %s, %s)\n", f.Build.Commit, f.Build.Date, f.Build.GoVersion))
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return cmdutil.WithHint(&cmdutil.UsageError{Err: err}, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+	})
+	pf := root.PersistentFlags()
+	pf.BoolVar(&f.Global.JSON, "json", false, "print data as JSON, for scripts")
+	pf.BoolVar(&noColor, "no-color", false, "turn off colour (also NO_COLOR=1 or config no-color)")
+	pf.BoolVarP(&verbose, "verbose", "v", false, "log debug detail to stderr")
+
+	root.AddCommand(
+		version.NewCmdVersion(f),
+		NewCmdCompletion(root),
+		configcmd.NewCmdConfig(f),
+		visitcmd.NewCmdVisit(f),
+	)
+	groupCommands(root)
+	return root
+}
+
+// applyGlobals resolves --no-color and --verbose against the environment and
+// config file and sets up logging. The config commands must work on a config
+// file that does not parse (to repair it), so for them a load error falls
+// back to flags alone.
+func applyGlobals(f *cmdutil.Factory, cmd *cobra.Command, noColor, verbose bool) error {
+	f.Global.NoColor, f.Global.Verbose = noColor, verbose
+	pf := cmd.Flags()
+	nc, err := f.Setting("no-color", fmt.Sprint(noColor), pf.Changed("no-color"))
+	if err == nil {
+		var vb config.Value
+		vb, err = f.Setting("verbose", fmt.Sprint(verbose), pf.Changed("verbose"))
+		if err == nil {
+			f.Global.NoColor, f.Global.Verbose = nc.Bool(), vb.Bool()
+		}
+	}
+	if err != nil && !tolerantOfConfig(cmd) {
+		return err
+	}
+	level := slog.LevelWarn
+	if f.Global.Verbose {
+		level = slog.LevelDebug
+	}
+	f.Log = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	if err != nil {
+		f.Log.Warn("config file ignored", "error", err)
+	}
+	return nil
+}
+
+func tolerantOfConfig(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations["config-tolerant"] == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// groupCommands makes every command that only groups others fail with a
+// usage error on an unknown verb, instead of cobra's default of printing help
+// and exiting 0; with no verb it prints help.
+func groupCommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		groupCommands(c)
+	}
+	if cmd.Runnable() || !cmd.HasSubCommands() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf(" (did you mean %s?)", s[0])
+		}
+		return &cmdutil.UsageError{Err: errors.New(msg)}
+	}
+}

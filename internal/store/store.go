@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrCorrupt means the file is not a SQLite database or its pages are damaged.
+	ErrCorrupt = errors.New("database file is damaged")
+	// ErrTooNew means the file's schema is newer than this build understands.
+	ErrTooNew = errors.New("database was written by a newer latchkey")
+	// ErrNotFound means a looked-up row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrBusy means another process held the write lock past the busy timeout.
+	ErrBusy = errors.New("database is busy")
+)
+
+// BusyTimeout is how long a statement waits for another process's write lock
+// before it fails. Writes here are single records, so a second latchkey
+// process finishes within milliseconds; the margin covers a slow laptop disk
+// doing fsync under synchronous=FULL.
+const BusyTimeout = 15 * time.Second
+
+// FileError ties a store failure to the database file it happened on.
+type FileError struct {
+	Path string
+	Op   string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Op + " " + e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Store is an open latchkey database.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens the database at path, creating it and its directory when missing,
+// and applies any migrations this build has that the file lacks.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, migrations())
+}
+
+func open(ctx context.Context, path string, migs []migration) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &FileError{Path: path, Op: "open database", Err: err}
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, &FileError{Path: abs, Op: "open database", Err: err}
+	}
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, &FileError{Path: abs, Op: "open database", Err: err}
+	}
+	s := &Store{db: db, path: abs}
+	if err := s.migrate(ctx, migs); err != nil {
+		db.Close()
+		return nil, &FileError{Path: abs, Op: "open database", Err: err}
+	}
+	return s, nil
+}
+
+// dsn builds the connection string. Pragmas go in the DSN so that every
+// pooled connection gets them, not only the first one.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	// BEGIN IMMEDIATE takes the write lock up front. A deferred transaction
+	// that reads and then writes while another process commits fails at once
+	// with SQLITE_BUSY, which no busy timeout can help; immediate ones queue.
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB is the connection pool, for reads outside a transaction.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Tx runs fn in a write transaction, committing when fn returns nil and
+// rolling back otherwise. Errors are classified (see Classify).
+func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Classify(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return Classify(err)
+	}
+	return Classify(tx.Commit())
+}
+
+// Classify maps SQLite result codes onto this package's sentinel errors,
+// keeping the original error in the chain.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%w (%s)", ErrCorrupt, describe(se))
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w after %s (%s)", ErrBusy, BusyTimeout, describe(se))
+	}
+	return err
+}
+
+// describe shortens the driver's message, which repeats the code in brackets.
+func describe(se *sqlite.Error) string {
+	msg := se.Error()
+	if i := strings.Index(msg, " ("); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}

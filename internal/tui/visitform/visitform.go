@@ -1,0 +1,169 @@
+// Package visitform is the form `latchkey visit log` and `visit edit` show on
+// a terminal. It only collects text: each field is checked with the rules of
+// internal/sales as it is entered, and the result is checked again there.
+package visitform
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/huh"
+
+	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/incentive"
+	"github.com/latchkey/latchkey/internal/sales"
+	"github.com/latchkey/latchkey/internal/tui/styles"
+)
+
+// ErrAborted is returned when the user leaves the form.
+var ErrAborted = errors.New("form left before it was submitted")
+
+// Options set up the form.
+type Options struct {
+	Title   string
+	Now     time.Time
+	NoColor bool
+	In      io.Reader
+	Out     io.Writer
+}
+
+// Draft is the form's text for each field.
+type Draft struct {
+	Building, Address, City, Units string
+	Contact, Role, Phone, Email    string
+	Outcome                        string
+	Objections                     []string
+	ObjectionNotes, Incentive      string
+	FollowUp, Notes                string
+}
+
+// FromVisit fills a draft from v.
+func FromVisit(v sales.Visit) Draft {
+	d := Draft{Building: v.Building.Name, Address: v.Building.Address, City: v.Building.City,
+		Contact: v.Contact.Name, Role: string(v.Contact.Role), Phone: v.Contact.Phone, Email: v.Contact.Email,
+		Outcome: string(v.Outcome), ObjectionNotes: v.ObjectionNotes, Incentive: v.Incentive.String(),
+		FollowUp: v.FollowUp, Notes: v.Notes}
+	if v.Building.Units > 0 {
+		d.Units = strconv.Itoa(v.Building.Units)
+	}
+	for _, o := range v.Objections {
+		d.Objections = append(d.Objections, string(o))
+	}
+	return d
+}
+
+// Apply writes the draft back onto v.
+func (d Draft) Apply(v *sales.Visit, now time.Time) error {
+	units, err := strconv.Atoi(strings.TrimSpace(d.Units))
+	if err != nil {
+		return errors.New("units: not a whole number")
+	}
+	offer, err := incentive.Parse(d.Incentive)
+	if err != nil {
+		return err
+	}
+	follow, err := cmdutil.ParseDate(d.FollowUp, now)
+	if err != nil {
+		return err
+	}
+	v.Building = sales.Building{Name: d.Building, Address: d.Address, City: d.City, Units: units}
+	v.Contact = sales.Contact{Name: d.Contact, Role: sales.Role(d.Role), Phone: d.Phone, Email: d.Email}
+	v.Outcome = sales.Outcome(d.Outcome)
+	v.Objections = nil
+	for _, o := range d.Objections {
+		v.Objections = append(v.Objections, sales.Objection(o))
+	}
+	v.ObjectionNotes, v.Incentive, v.FollowUp, v.Notes = d.ObjectionNotes, offer, follow, d.Notes
+	return nil
+}
+
+// Run shows the form prefilled from v and, when it is submitted, writes the
+// answers back onto v.
+func Run(ctx context.Context, v *sales.Visit, o Options) error {
+	d := FromVisit(*v)
+	if d.Incentive == "" {
+		d.Incentive = "none"
+	}
+	if err := New(&d, o).RunWithContext(ctx); err != nil {
+		if errors.Is(err, huh.ErrUserAborted) {
+			return ErrAborted
+		}
+		return err
+	}
+	return d.Apply(v, o.Now)
+}
+
+func text(required bool, max int) func(string) error {
+	return func(s string) error { return sales.CheckText(s, required, max) }
+}
+
+// New builds the form over d.
+func New(d *Draft, o Options) *huh.Form {
+	roleOpts := []huh.Option[string]{huh.NewOption("(none)", "")}
+	for _, r := range sales.Roles() {
+		roleOpts = append(roleOpts, huh.NewOption(string(r), string(r)))
+	}
+	var outcomes, objections []huh.Option[string]
+	for _, oc := range sales.Outcomes() {
+		outcomes = append(outcomes, huh.NewOption(string(oc), string(oc)))
+	}
+	for _, ob := range sales.Objections() {
+		objections = append(objections, huh.NewOption(string(ob), string(ob)))
+	}
+	needContact := func(s string) error {
+		return sales.CheckText(s, sales.Outcome(d.Outcome) != sales.NoAnswer, 200)
+	}
+	form := huh.NewForm(
+		huh.NewGroup(
+			huh.NewNote().Title(o.Title).Description("Tab/Enter next field · Shift+Tab back · Esc or Ctrl+C to leave without saving"),
+			huh.NewInput().Title("Building name").Value(&d.Building).Validate(text(true, 200)),
+			huh.NewInput().Title("Street address").Value(&d.Address).Validate(text(true, 200)),
+			huh.NewInput().Title("City").Value(&d.City).Validate(text(true, 200)),
+			huh.NewInput().Title("Apartments").Value(&d.Units).Validate(func(s string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil {
+					return errors.New("a whole number of apartments")
+				}
+				return sales.CheckUnits(n)
+			}),
+		),
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Outcome").Options(outcomes...).Value(&d.Outcome),
+			huh.NewInput().Title("Contact name").Description("Needed unless nobody answered").Value(&d.Contact).Validate(needContact),
+			huh.NewSelect[string]().Title("Contact role").Options(roleOpts...).Value(&d.Role).Validate(func(s string) error {
+				if s == "" && sales.Outcome(d.Outcome) == sales.NoAnswer {
+					return nil
+				}
+				return sales.CheckRole(s)
+			}),
+			huh.NewInput().Title("Phone").Value(&d.Phone).Validate(sales.CheckPhone),
+			huh.NewInput().Title("Email").Value(&d.Email).Validate(sales.CheckEmail),
+		),
+		huh.NewGroup(
+			huh.NewMultiSelect[string]().Title("Objections raised").Options(objections...).Value(&d.Objections),
+			huh.NewInput().Title("Other concerns, in their words").Value(&d.ObjectionNotes).Validate(text(false, 4000)),
+			huh.NewInput().Title("Incentive offered").Description("none, or KIND:AMOUNT:CURRENCY such as gift-card:100:USD").
+				Value(&d.Incentive).Validate(func(s string) error { _, err := incentive.Parse(s); return err }),
+			huh.NewInput().Title("Follow-up date").Description("2026-12-01, tomorrow, +3d, +2w; required for follow-up").
+				Value(&d.FollowUp).Validate(func(s string) error {
+				if strings.TrimSpace(s) == "" && sales.Outcome(d.Outcome) == sales.FollowUp {
+					return errors.New("a follow-up outcome needs a date")
+				}
+				_, err := cmdutil.ParseDate(s, o.Now)
+				return err
+			}),
+			huh.NewText().Title("Notes").Value(&d.Notes).Validate(text(false, 4000)),
+		),
+	).WithTheme(styles.FormTheme(o.NoColor))
+	if o.In != nil {
+		form = form.WithInput(o.In)
+	}
+	if o.Out != nil {
+		form = form.WithOutput(o.Out)
+	}
+	return form
+}
