@@ -62,10 +62,12 @@ func WriteJSON(w io.Writer, visits []Visit) error {
 	return enc.Encode(visits)
 }
 
-// ImportRow is one visit read from a file, with the line it started on.
+// ImportRow is one visit read from a file, with the line it started on and
+// any cells that did not parse (Import reports them with everything else).
 type ImportRow struct {
-	Line  int
-	Visit Visit
+	Line     int
+	Visit    Visit
+	Problems []Problem
 }
 
 // RowError is why one line of an import file was refused.
@@ -140,7 +142,6 @@ func ReadCSV(r io.Reader, file string) ([]ImportRow, error) {
 		return nil, &ImportError{File: file, Rows: []RowError{{Line: 1, Reason: "missing column(s) " + strings.Join(missing, ", ")}}}
 	}
 	var rows []ImportRow
-	var bad []RowError
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -148,18 +149,19 @@ func ReadCSV(r io.Reader, file string) ([]ImportRow, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if err != nil {
-			bad = append(bad, RowError{Line: lineOf(err, line), Reason: err.Error()})
-			if errors.Is(err, csv.ErrFieldCount) {
-				continue
-			}
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				continue
+			if !errors.As(err, &pe) {
+				return nil, &ImportError{File: file, Rows: []RowError{{Line: line, Reason: err.Error()}}}
 			}
-			break
+			// A quoting error can swallow the rest of the file; report it and stop.
+			rows = append(rows, ImportRow{Line: lineOf(err, line), Problems: []Problem{{Field: "row", Message: pe.Err.Error()}}})
+			if !errors.Is(err, csv.ErrFieldCount) {
+				break
+			}
+			continue
 		}
 		if len(rec) != len(header) {
-			bad = append(bad, RowError{Line: line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))})
+			rows = append(rows, ImportRow{Line: line, Problems: []Problem{{Field: "row", Message: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))}}})
 			continue
 		}
 		get := func(h string) string {
@@ -168,15 +170,8 @@ func ReadCSV(r io.Reader, file string) ([]ImportRow, error) {
 			}
 			return ""
 		}
-		v, reasons := visitFromCSV(get)
-		if len(reasons) > 0 {
-			bad = append(bad, RowError{Line: line, Reason: strings.Join(reasons, "; ")})
-			continue
-		}
-		rows = append(rows, ImportRow{Line: line, Visit: v})
-	}
-	if len(bad) > 0 {
-		return nil, &ImportError{File: file, Rows: bad}
+		v, problems := visitFromCSV(get)
+		rows = append(rows, ImportRow{Line: line, Visit: v, Problems: problems})
 	}
 	return rows, nil
 }
@@ -191,8 +186,11 @@ func lineOf(err error, fallback int) int {
 
 // visitFromCSV converts the cells of one row; field validation comes later,
 // in Import, with everything else.
-func visitFromCSV(get func(string) string) (Visit, []string) {
-	var reasons []string
+func visitFromCSV(get func(string) string) (Visit, []Problem) {
+	var reasons []Problem
+	add := func(field, format string, args ...any) {
+		reasons = append(reasons, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 	v := Visit{
 		ID: strings.ToLower(get("id")), Rep: get("rep"),
 		Building: Building{Name: get("building_name"), Address: get("building_address"), City: get("building_city")},
@@ -200,33 +198,33 @@ func visitFromCSV(get func(string) string) (Visit, []string) {
 		Outcome:  Outcome(get("outcome")), ObjectionNotes: get("objection_notes"), FollowUp: get("follow_up"), Notes: get("notes"),
 	}
 	if v.ID != "" && !ids.Valid(v.ID) {
-		reasons = append(reasons, fmt.Sprintf("id %q is not a visit id (leave it blank for new visits)", v.ID))
+		add("id", "%q is not a visit id (leave it blank for new visits)", v.ID)
 	}
 	if s := get("revision"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			reasons = append(reasons, fmt.Sprintf("revision %q is not a whole number from 1", s))
+			add("revision", "%q is not a whole number from 1", s)
 		}
 		v.Revision = n
 	}
 	if s := get("recorded_at"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			reasons = append(reasons, fmt.Sprintf("recorded_at %q is not a time like 2026-11-25T14:00:00Z", s))
+			add("recorded_at", "%q is not a time like 2026-11-25T14:00:00Z", s)
 		}
 		v.RecordedAt = t
 	}
 	if s := get("visited_at"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			reasons = append(reasons, fmt.Sprintf("visited_at %q is not a time like 2026-11-25T14:00:00Z", s))
+			add("visited_at", "%q is not a time like 2026-11-25T14:00:00Z", s)
 		}
 		v.VisitedAt = t
 	}
 	if s := get("building_units"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			reasons = append(reasons, fmt.Sprintf("building_units %q is not a whole number", s))
+			add("building.units", "%q is not a whole number", s)
 		}
 		v.Building.Units = n
 	}
@@ -237,7 +235,7 @@ func visitFromCSV(get func(string) string) (Visit, []string) {
 	}
 	offer, err := incentive.Parse(get("incentive"))
 	if err != nil {
-		reasons = append(reasons, "incentive: "+err.Error())
+		add("incentive", "%v", err)
 	}
 	v.Incentive = offer
 	return v, reasons
@@ -292,8 +290,12 @@ func (s *Service) Import(ctx context.Context, file string, rows []ImportRow, dry
 			v.RecordedAt = now
 		}
 		v.RecordedAt = v.RecordedAt.UTC().Truncate(time.Second)
-		if err := v.Validate(now); err != nil {
-			bad = append(bad, RowError{Line: rows[i].Line, Reason: err.Error()})
+		if problems := rowProblems(rows[i], now); len(problems) > 0 {
+			// Name fields as the export's columns: building.units is building_units.
+			for j := range problems {
+				problems[j].Field = strings.ReplaceAll(problems[j].Field, ".", "_")
+			}
+			bad = append(bad, RowError{Line: rows[i].Line, Reason: (&ValidationError{Problems: problems}).Error()})
 			continue
 		}
 		if v.ID == "" {
@@ -357,6 +359,28 @@ func (s *Service) Import(ctx context.Context, file string, rows []ImportRow, dry
 		return ImportResult{}, err
 	}
 	return res, nil
+}
+
+// rowProblems is what is wrong with one imported row: the cells that did not
+// parse, then what validation finds in the other fields.
+func rowProblems(row ImportRow, now time.Time) []Problem {
+	problems := append([]Problem(nil), row.Problems...)
+	failed := map[string]bool{}
+	for _, p := range problems {
+		failed[p.Field] = true
+	}
+	if failed["row"] {
+		return problems
+	}
+	var ve *ValidationError
+	if err := row.Visit.Validate(now); errors.As(err, &ve) {
+		for _, p := range ve.Problems {
+			if !failed[p.Field] {
+				problems = append(problems, p)
+			}
+		}
+	}
+	return problems
 }
 
 // errDryRun rolls back a dry-run import.

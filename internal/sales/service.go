@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/ids"
 	"github.com/latchkey/latchkey/internal/incentive"
@@ -208,9 +209,16 @@ func (s *Service) List(ctx context.Context, f Filter) (visits []Visit, more bool
 		args = append(args, f.DueBy, string(Signed), string(NotInterested))
 		order = "v.follow_up, v.visited_at DESC, v.id"
 	}
-	if f.Search != "" {
-		where = append(where, `v.search LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(strings.ToLower(f.Search))+"%")
+	if term := strings.ToLower(f.Search); term != "" {
+		// A quoted FTS5 phrase over trigrams finds any substring of three or
+		// more characters through the index; shorter terms scan with LIKE.
+		if utf8.RuneCountInString(term) >= 3 {
+			where = append(where, `v.seq IN (SELECT rowid FROM visit_search WHERE visit_search MATCH ?)`)
+			args = append(args, `"`+strings.ReplaceAll(term, `"`, `""`)+`"`)
+		} else {
+			where = append(where, `v.seq IN (SELECT rowid FROM visit_search WHERE body LIKE ? ESCAPE '\')`)
+			args = append(args, "%"+escapeLike(term)+"%")
+		}
 	}
 	q := `SELECT ` + revisionColumns + ` FROM visits v JOIN visit_revisions r ON r.visit_id = v.id AND r.revision = v.head
 WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order
@@ -264,6 +272,7 @@ type querier interface {
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func latest(ctx context.Context, q querier, id string) (Visit, error) {
@@ -361,13 +370,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 func moveHead(ctx context.Context, tx execer, v Visit) error {
 	search := strings.ToLower(strings.Join([]string{v.Building.Name, v.Building.Address, v.Building.City,
 		v.Contact.Name, v.Contact.Email, v.Rep, v.ObjectionNotes, v.Notes}, "\n"))
-	_, err := tx.ExecContext(ctx, `INSERT INTO visits (id, head, deleted, visited_at, rep, outcome, follow_up, search)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	var seq int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO visits (id, head, deleted, visited_at, rep, outcome, follow_up)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET head = excluded.head, deleted = excluded.deleted, visited_at = excluded.visited_at,
-rep = excluded.rep, outcome = excluded.outcome, follow_up = excluded.follow_up, search = excluded.search`,
-		v.ID, v.Revision, v.Deleted, v.VisitedAt.UTC().Format(timeLayout), v.Rep, string(v.Outcome), v.FollowUp, search)
+rep = excluded.rep, outcome = excluded.outcome, follow_up = excluded.follow_up
+RETURNING seq`,
+		v.ID, v.Revision, v.Deleted, v.VisitedAt.UTC().Format(timeLayout), v.Rep, string(v.Outcome), v.FollowUp).Scan(&seq)
 	if err != nil {
 		return fmt.Errorf("update visit head: %w", store.Classify(err))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO visit_search (rowid, body) VALUES (?, ?)`, seq, search); err != nil {
+		return fmt.Errorf("update visit search: %w", store.Classify(err))
 	}
 	return nil
 }

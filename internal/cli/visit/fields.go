@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/humantime"
 	"github.com/latchkey/latchkey/internal/incentive"
 	"github.com/latchkey/latchkey/internal/sales"
 )
@@ -114,7 +115,7 @@ func (ff *fieldFlags) apply(fs *pflag.FlagSet, v *sales.Visit, now time.Time, al
 		v.Rep = ff.rep
 	}
 	if set("when") {
-		t, err := cmdutil.ParseTime(ff.when, now)
+		t, err := humantime.ParseTime(ff.when, now)
 		if err != nil {
 			return cmdutil.Usagef("--when: %v", err)
 		}
@@ -142,7 +143,7 @@ func (ff *fieldFlags) apply(fs *pflag.FlagSet, v *sales.Visit, now time.Time, al
 		v.Incentive = o
 	}
 	if set("follow-up") {
-		d, err := cmdutil.ParseDate(ff.followUp, now)
+		d, err := humantime.ParseDate(ff.followUp, now)
 		if err != nil {
 			return cmdutil.Usagef("--follow-up: %v", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/humantime"
 	"github.com/latchkey/latchkey/internal/sales"
 )
 
@@ -39,18 +40,18 @@ func (ff *filterFlags) filter(now time.Time) (sales.Filter, error) {
 	}
 	f.Rep, f.Search = strings.TrimSpace(ff.rep), strings.TrimSpace(ff.search)
 	if ff.since != "" {
-		t, err := cmdutil.ParseTime(ff.since, now)
+		t, err := humantime.ParseTime(ff.since, now)
 		if err != nil {
 			return f, cmdutil.Usagef("--since: %v", err)
 		}
 		f.Since = t
 	}
 	if ff.until != "" {
-		t, err := cmdutil.ParseTime(ff.until, now)
+		t, err := humantime.ParseTime(ff.until, now)
 		if err != nil {
 			return f, cmdutil.Usagef("--until: %v", err)
 		}
-		f.Until = cmdutil.EndOfDay(ff.until, t)
+		f.Until = humantime.EndOfDay(ff.until, t)
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return f, cmdutil.Usagef("--since is not before --until")

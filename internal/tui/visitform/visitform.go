@@ -13,7 +13,7 @@ import (
 
 	"github.com/charmbracelet/huh"
 
-	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/humantime"
 	"github.com/latchkey/latchkey/internal/incentive"
 	"github.com/latchkey/latchkey/internal/sales"
 	"github.com/latchkey/latchkey/internal/tui/styles"
@@ -66,7 +66,7 @@ func (d Draft) Apply(v *sales.Visit, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	follow, err := cmdutil.ParseDate(d.FollowUp, now)
+	follow, err := humantime.ParseDate(d.FollowUp, now)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func New(d *Draft, o Options) *huh.Form {
 				if strings.TrimSpace(s) == "" && sales.Outcome(d.Outcome) == sales.FollowUp {
 					return errors.New("a follow-up outcome needs a date")
 				}
-				_, err := cmdutil.ParseDate(s, o.Now)
+				_, err := humantime.ParseDate(s, o.Now)
 				return err
 			}),
 			huh.NewText().Title("Notes").Value(&d.Notes).Validate(text(false, 4000)),

@@ -1,4 +1,7 @@
-package cmdutil
+// Package humantime reads dates and times as people type them on the command
+// line and in forms: calendar dates, local times, ages ("7d") and offsets
+// ("+2w"). It is shared by the commands and the screens.
+package humantime
 
 import (
 	"fmt"
