@@ -126,19 +126,19 @@ func (s *Service) Resolve(ctx context.Context, ref string) (string, error) {
 	rows, err := s.st.DB().QueryContext(ctx,
 		`SELECT id FROM visits WHERE id >= ? AND id < ? ORDER BY id LIMIT 2`, ref, ref+"\uffff")
 	if err != nil {
-		return "", store.Classify(err)
+		return "", s.st.Check(err)
 	}
 	defer rows.Close()
 	var found []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return "", store.Classify(err)
+			return "", s.st.Check(err)
 		}
 		found = append(found, id)
 	}
 	if err := rows.Err(); err != nil {
-		return "", store.Classify(err)
+		return "", s.st.Check(err)
 	}
 	switch len(found) {
 	case 0:
@@ -155,7 +155,8 @@ func (s *Service) Get(ctx context.Context, ref string) (Visit, error) {
 	if err != nil {
 		return Visit{}, err
 	}
-	return latest(ctx, s.st.DB(), id)
+	v, err := latest(ctx, s.st.DB(), id)
+	return v, s.st.Check(err)
 }
 
 // History returns every revision of a visit, oldest first.
@@ -164,7 +165,8 @@ func (s *Service) History(ctx context.Context, ref string) ([]Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return queryVisits(ctx, s.st.DB(), `SELECT `+revisionColumns+` FROM visit_revisions r WHERE r.visit_id = ? ORDER BY r.revision`, id)
+	vs, err := queryVisits(ctx, s.st.DB(), `SELECT `+revisionColumns+` FROM visit_revisions r WHERE r.visit_id = ? ORDER BY r.revision`, id)
+	return vs, s.st.Check(err)
 }
 
 // Filter narrows a list of visits. Zero fields do not filter.
@@ -228,7 +230,7 @@ WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order
 	}
 	visits, err = queryVisits(ctx, s.st.DB(), q, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list visits: %w", err)
+		return nil, false, fmt.Errorf("list visits: %w", s.st.Check(err))
 	}
 	if f.Limit > 0 && len(visits) > f.Limit {
 		return visits[:f.Limit], true, nil

@@ -100,24 +100,40 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Tx runs fn in a write transaction, committing when fn returns nil and
-// rolling back otherwise. Errors are classified (see Classify).
+// rolling back otherwise. Errors are classified (see Check).
 func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Classify(err)
+		return s.Check(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return Classify(err)
+		return s.Check(err)
 	}
-	return Classify(tx.Commit())
+	return s.Check(tx.Commit())
+}
+
+// Check classifies err like Classify and ties damage found after the file
+// was opened (a bad page deep in a table) to this store's file, so the
+// message names it.
+func (s *Store) Check(err error) error {
+	err = Classify(err)
+	var fe *FileError
+	if errors.Is(err, ErrCorrupt) && !errors.As(err, &fe) {
+		return &FileError{Path: s.path, Op: "read database", Err: err}
+	}
+	return err
 }
 
 // Classify maps SQLite result codes onto this package's sentinel errors,
-// keeping the original error in the chain.
+// keeping the driver's error in the chain too.
 func Classify(err error) error {
 	if err == nil {
 		return nil
+	}
+	var c *classified
+	if errors.As(err, &c) {
+		return err
 	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
@@ -125,12 +141,22 @@ func Classify(err error) error {
 	}
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
-		return fmt.Errorf("%w (%s)", ErrCorrupt, describe(se))
+		return &classified{kind: ErrCorrupt, cause: err, detail: describe(se)}
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return fmt.Errorf("%w after %s (%s)", ErrBusy, BusyTimeout, describe(se))
+		return &classified{kind: ErrBusy, cause: err, detail: describe(se)}
 	}
 	return err
 }
+
+// classified is a driver error sorted under one of the sentinels.
+type classified struct {
+	kind   error
+	cause  error
+	detail string
+}
+
+func (c *classified) Error() string   { return c.kind.Error() + " (" + c.detail + ")" }
+func (c *classified) Unwrap() []error { return []error{c.kind, c.cause} }
 
 // describe shortens the driver's message, which repeats the code in brackets.
 func describe(se *sqlite.Error) string {

@@ -48,9 +48,6 @@ func Table(s *IO, header []string, rows [][]string) error {
 			},
 		})),
 	}
-	if s.Width > 0 {
-		opts = append(opts, tablewriter.WithMaxWidth(s.Width))
-	}
 	t := tablewriter.NewTable(s.Out, opts...)
 	t.Header(header)
 	for _, r := range rows {

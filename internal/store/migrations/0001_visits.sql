@@ -30,6 +30,14 @@ BEGIN
     SELECT RAISE(ABORT, 'visit revisions are immutable');
 END;
 
+-- INSERT OR REPLACE deletes the old row without firing DELETE triggers
+-- (recursive_triggers is off), so a replace is refused here.
+CREATE TRIGGER visit_revisions_immutable_replace BEFORE INSERT ON visit_revisions
+WHEN EXISTS (SELECT 1 FROM visit_revisions WHERE visit_id = NEW.visit_id AND revision = NEW.revision)
+BEGIN
+    SELECT RAISE(ABORT, 'visit revisions are immutable');
+END;
+
 CREATE TRIGGER visit_revisions_immutable_delete BEFORE DELETE ON visit_revisions
 BEGIN
     SELECT RAISE(ABORT, 'visit revisions are immutable');
