@@ -147,19 +147,21 @@ func ReadCSV(r io.Reader, file string) ([]ImportRow, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// FieldPos is only valid after a successful Read; a parse error
+			// carries its own line.
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, &ImportError{File: file, Rows: []RowError{{Line: line, Reason: err.Error()}}}
+				return nil, &ImportError{File: file, Rows: []RowError{{Line: 1, Reason: err.Error()}}}
 			}
 			// A quoting error can swallow the rest of the file; report it and stop.
-			rows = append(rows, ImportRow{Line: lineOf(err, line), Problems: []Problem{{Field: "row", Message: pe.Err.Error()}}})
+			rows = append(rows, ImportRow{Line: pe.StartLine, Problems: []Problem{{Field: "row", Message: pe.Err.Error()}}})
 			if !errors.Is(err, csv.ErrFieldCount) {
 				break
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
 			rows = append(rows, ImportRow{Line: line, Problems: []Problem{{Field: "row", Message: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))}}})
 			continue
