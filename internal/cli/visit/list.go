@@ -49,14 +49,20 @@ field.`,
 			if opts.due {
 				flt.DueBy = opts.Now().Format(sales.DateLayout)
 			}
-			lim, err := f.Setting("list.limit", fmt.Sprint(opts.limit), cmd.Flags().Changed("limit"))
-			if err != nil {
-				return err
+			// --limit 0 means all rows, which the config key (1 to 10000)
+			// cannot say, so the flag is taken as given when set.
+			if cmd.Flags().Changed("limit") {
+				if opts.limit < 0 {
+					return cmdutil.Usagef("--limit must be 0 (no limit) or more")
+				}
+				flt.Limit = opts.limit
+			} else {
+				lim, err := f.Setting("list.limit", "", false)
+				if err != nil {
+					return err
+				}
+				flt.Limit = lim.Int()
 			}
-			if cmd.Flags().Changed("limit") && opts.limit < 0 {
-				return cmdutil.Usagef("--limit must be 0 (no limit) or more")
-			}
-			flt.Limit = lim.Int()
 			opts.Filter = flt
 			if runF != nil {
 				return runF(cmd.Context(), opts)
