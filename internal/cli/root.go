@@ -85,7 +85,7 @@ func applyGlobals(f *cmdutil.Factory, cmd *cobra.Command, noColor, verbose bool)
 	}
 	f.Log = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: level}))
 	if err != nil {
-		f.Log.Warn("config file ignored", "error", err)
+		fmt.Fprintf(f.IO.ErrOut, "latchkey: ignoring the config file for this command: %v\n", err)
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func (f *Factory) Config() (*config.Config, error) {
 		}
 		c, err := config.Load(d.ConfigFile(), f.Getenv)
 		if err != nil {
-			return nil, WithHint(err, "fix the file or run 'latchkey config set KEY VALUE' to rewrite it")
+			return nil, WithHint(err, "fix that line, or move the file aside to start again from the defaults")
 		}
 		f.cfg = c
 	}
