@@ -119,7 +119,7 @@ func New(d *Draft, o Options) *huh.Form {
 	}
 	form := huh.NewForm(
 		huh.NewGroup(
-			huh.NewNote().Title(o.Title).Description(o.Title + " · Tab/Enter next field · Shift+Tab back · Esc or Ctrl+C leaves without saving"),
+			huh.NewNote().Title(o.Title).Description(o.Title+" · Tab/Enter next field · Shift+Tab back · Esc or Ctrl+C leaves without saving"),
 			huh.NewInput().Title("Building name").Value(&d.Building).Validate(text(true, 200)),
 			huh.NewInput().Title("Street address").Value(&d.Address).Validate(text(true, 200)),
 			huh.NewInput().Title("City").Value(&d.City).Validate(text(true, 200)),

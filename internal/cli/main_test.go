@@ -1,0 +1,224 @@
+package cli_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/cli"
+)
+
+// elmCourt is a complete visit given as flags.
+var elmCourt = []string{"visit", "log", "--rep", "Dana Reyes", "--building", "Elm Court", "--address", "12 Elm St",
+	"--city", "Springfield", "--units", "24", "--contact", "Ana Ruiz", "--role", "manager",
+	"--outcome", "interested", "--when", "2026-11-20 10:00"}
+
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		setup      [][]string // command lines run first, each must succeed
+		wantCode   int
+		wantStdout string   // substring
+		wantStderr []string // substrings of stderr
+		// onceStderr must appear exactly once on stderr (hints are not repeated).
+		onceStderr string
+		// bug names a known product bug this case shows; see expectBug.
+		bug string
+	}{
+		{
+			name: "unknown command", args: []string{"vist", "list"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{`unknown command "vist"`, "latchkey --help"},
+		},
+		{
+			name: "unknown command by prefix gets a suggestion", args: []string{"visit", "li"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{`unknown command "li" for "latchkey visit"`, "did you mean list?", "latchkey visit --help"},
+		},
+		{
+			name: "misspelt command gets a suggestion", args: []string{"vist", "list"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"did you mean visit?"},
+			bug:        "root.go groupCommands: SuggestionsMinimumDistance is 0 below cobra's Execute, so only prefixes are suggested",
+		},
+		{
+			name: "misspelt verb gets a suggestion", args: []string{"visit", "lst"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"did you mean list?"},
+			bug:        "root.go groupCommands: SuggestionsMinimumDistance is 0 below cobra's Execute, so only prefixes are suggested",
+		},
+		{
+			name: "unknown flag", args: []string{"visit", "list", "--colour"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"unknown flag: --colour", "see 'latchkey visit list --help'"},
+		},
+		{
+			name: "flag without its value", args: []string{"visit", "list", "--limit"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"--limit", "latchkey visit list --help"},
+		},
+		{
+			name: "bad int flag", args: []string{"visit", "list", "--limit", "lots"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"--limit", "lots"},
+		},
+		{
+			name: "negative limit", args: []string{"visit", "list", "--limit", "-1"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"--limit"},
+		},
+		{
+			name: "limit 0 lists everything, as its help says", args: []string{"visit", "list", "--limit", "0"}, wantCode: cli.ExitOK,
+			wantStderr: []string{"no visits match"},
+		},
+		{
+			name: "visit show without id", args: []string{"visit", "show"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"visit show takes one visit ID", "latchkey visit show --help"},
+		},
+		{
+			name: "visit log with fields missing and no terminal", args: []string{"visit", "log", "--building", "Elm Court"},
+			wantCode:   cli.ExitUsage,
+			wantStderr: []string{"missing", "--rep", "--address", "--city", "--units", "--outcome", "config set rep"},
+		},
+		{
+			name: "visit log names every missing flag", args: []string{"visit", "log", "--rep", "Dana Reyes"},
+			wantCode:   cli.ExitUsage,
+			wantStderr: []string{"missing", "--building", "--address", "--city", "--units", "--outcome"},
+		},
+		{
+			name: "visit log with a bad email", args: append(clone(elmCourt), "--email", "bad"), wantCode: cli.ExitUsage,
+			wantStderr: []string{"--email", `"bad" is not an email address`},
+		},
+		{
+			name: "visit log with a bad incentive", args: append(clone(elmCourt), "--incentive", "gift-card:lots:USD"),
+			wantCode: cli.ExitUsage, wantStderr: []string{"--incentive"},
+		},
+		{
+			name: "visit log in the future", args: append(clone(elmCourt), "--when", "2026-12-25"), wantCode: cli.ExitUsage,
+			wantStderr: []string{"--when", "in the future"},
+		},
+		{
+			name: "visit log with a stray argument", args: []string{"visit", "log", "Elm Court"}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"unknown command", "latchkey visit log --help"},
+		},
+		{
+			name: "visit show of an unknown id", args: []string{"visit", "show", "deadbeef"}, wantCode: cli.ExitFailure,
+			wantStderr: []string{"visit not found", "deadbeef", "latchkey visit list"},
+		},
+		{
+			name: "visit delete without --yes and no terminal", args: []string{"visit", "delete", "PLACEHOLDER"},
+			setup: [][]string{elmCourt}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"--yes"},
+		},
+		{
+			name: "visit edit with nothing to change and no terminal", args: []string{"visit", "edit", "PLACEHOLDER"},
+			setup: [][]string{elmCourt}, wantCode: cli.ExitUsage,
+			wantStderr: []string{"nothing to change"},
+		},
+		{
+			name: "visit show with too short an id", args: []string{"visit", "show", "ab"}, wantCode: cli.ExitFailure,
+			wantStderr: []string{"at least 4 characters"},
+		},
+		{
+			name: "visit list with since after until", args: []string{"visit", "list", "--since", "2026-12-01", "--until", "2026-11-01"},
+			wantCode: cli.ExitUsage, wantStderr: []string{"--since is not before --until"},
+		},
+		{
+			name: "visit import of a missing file", args: []string{"visit", "import", "no-such-file.csv"},
+			wantCode: cli.ExitFailure, wantStderr: []string{"no-such-file.csv", "check the path"},
+		},
+		{
+			name: "config get of an unknown key", args: []string{"config", "get", "nope"}, wantCode: cli.ExitFailure,
+			wantStderr: []string{`unknown config key "nope"`},
+		},
+		{
+			name: "unknown key hint is given once", args: []string{"config", "get", "nope"}, wantCode: cli.ExitFailure,
+			onceStderr: "latchkey config list",
+			bug:        "cli/main.go hintFor adds a config list hint to a message from internal/config that already has one",
+		},
+		{
+			name: "config get of a misspelt key", args: []string{"config", "get", "list.limt"}, wantCode: cli.ExitFailure,
+			wantStderr: []string{"did you mean list.limit?"},
+		},
+		{
+			name: "bad environment value", args: []string{"visit", "list"}, env: map[string]string{"LATCHKEY_LIST_LIMIT": "lots"},
+			wantCode: cli.ExitFailure, wantStderr: []string{"LATCHKEY_LIST_LIMIT", "lots"},
+		},
+		{name: "version", args: []string{"version"}, wantCode: cli.ExitOK, wantStdout: "latchkey 1.2.3-test"},
+		{name: "--version", args: []string{"--version"}, wantCode: cli.ExitOK, wantStdout: "latchkey 1.2.3-test (commit abc1234"},
+		{name: "version --json", args: []string{"version", "--json"}, wantCode: cli.ExitOK, wantStdout: `"version": "1.2.3-test"`},
+		{name: "help", args: []string{"--help"}, wantCode: cli.ExitOK, wantStdout: "Exit codes:"},
+		{name: "group without a verb prints help", args: []string{"visit"}, wantCode: cli.ExitOK, wantStdout: "Available Commands:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t)
+			for k, v := range tt.env {
+				e.env[k] = v
+			}
+			args := tt.args
+			for _, s := range tt.setup {
+				r := e.mustRun(s...)
+				// The last setup command's stdout (a new visit's id) fills in PLACEHOLDER.
+				args = replace(args, "PLACEHOLDER", strings.TrimSpace(r.stdout))
+			}
+			r := e.run(args...)
+			var problems []string
+			fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+			if r.code != tt.wantCode {
+				fail("latchkey %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), r.code, tt.wantCode, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.wantStdout) {
+				fail("stdout = %q, want it to contain %q", r.stdout, tt.wantStdout)
+			}
+			for _, want := range tt.wantStderr {
+				if !strings.Contains(r.stderr, want) {
+					fail("stderr = %q, want it to contain %q", r.stderr, want)
+				}
+			}
+			if tt.onceStderr != "" && strings.Count(r.stderr, tt.onceStderr) != 1 {
+				fail("stderr = %q, want %q in it exactly once", r.stderr, tt.onceStderr)
+			}
+			switch {
+			case tt.wantCode == cli.ExitOK && r.code == cli.ExitOK:
+				if tt.wantStderr == nil && r.stderr != "" {
+					fail("stderr = %q, want nothing", r.stderr)
+				}
+			case r.code != cli.ExitOK:
+				// A failure is one line on stderr, prefixed, and nothing on stdout.
+				if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") || !strings.HasPrefix(r.stderr, "latchkey: ") {
+					fail("stderr = %q, want exactly one line starting with \"latchkey: \"", r.stderr)
+				}
+				if r.stdout != "" {
+					fail("stdout = %q, want nothing on failure", r.stdout)
+				}
+			}
+			expectBug(t, tt.bug, problems)
+		})
+	}
+}
+
+// expectBug reports problems, except for a case marked with a known bug: that
+// case is skipped while it fails and fails once it passes, so the marker is
+// removed together with the bug.
+func expectBug(t *testing.T, bug string, problems []string) {
+	t.Helper()
+	switch {
+	case bug == "":
+		for _, p := range problems {
+			t.Error(p)
+		}
+	case len(problems) > 0:
+		t.Skipf("known bug: %s\n%s", bug, strings.Join(problems, "\n"))
+	default:
+		t.Errorf("this case passes now: the known bug %q looks fixed; remove its bug field", bug)
+	}
+}
+
+func clone(xs []string) []string { return append([]string(nil), xs...) }
+
+func replace(xs []string, old, new string) []string {
+	out := clone(xs)
+	for i := range out {
+		if out[i] == old {
+			out[i] = new
+		}
+	}
+	return out
+}
