@@ -110,7 +110,7 @@ func hintFor(err error) string {
 	case errors.Is(err, sales.ErrImportRejected):
 		return "fix those lines and import again"
 	case errors.Is(err, config.ErrUnknownKey):
-		return "run 'latchkey config list' to see the keys"
+		return "" // internal/config's message already names 'latchkey config list'
 	case errors.Is(err, context.Canceled):
 		return "interrupted, nothing more was written"
 	case errors.Is(err, cmdutil.ErrCancelled):

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +45,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.SetVersionTemplate(fmt.Sprintf("latchkey {{.Version}} (commit %s, built %s, %s)\n", f.Build.Commit, f.Build.Date, f.Build.GoVersion))
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return cmdutil.WithHint(&cmdutil.UsageError{Err: err}, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
+		return cmdutil.WithHint(&cmdutil.UsageError{Err: plainFlagError(err)}, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 	})
 	pf := root.PersistentFlags()
 	pf.BoolVar(&f.Global.JSON, "json", false, "print data as JSON, for scripts")
@@ -62,9 +63,10 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 }
 
 // applyGlobals resolves --no-color and --verbose against the environment and
-// config file and sets up logging. The config commands must work on a config
-// file that does not parse (to repair it), so for them a load error falls
-// back to flags alone.
+// config file and sets up logging. Commands annotated config-tolerant
+// (version, completion, config path) need no settings, so they still run on a
+// config file that does not parse, with a warning; every other command fails
+// with the file's error, once.
 func applyGlobals(f *cmdutil.Factory, cmd *cobra.Command, noColor, verbose bool) error {
 	f.Global.NoColor, f.Global.Verbose = noColor, verbose
 	pf := cmd.Flags()
@@ -115,9 +117,39 @@ func groupCommands(cmd *cobra.Command) {
 			return cmd.Help()
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		// cobra sets the distance only inside its own lookup; 0 would
+		// suggest prefixes only.
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += fmt.Sprintf(" (did you mean %s?)", s[0])
 		}
 		return &cmdutil.UsageError{Err: errors.New(msg)}
 	}
+}
+
+// plainFlagError drops the Go parser's words from pflag's messages:
+// `invalid argument "lots" for "--limit" flag: strconv.ParseInt: parsing
+// "lots": invalid syntax` becomes `invalid argument "lots" for "--limit":
+// not a whole number`.
+func plainFlagError(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, " flag: strconv.")
+	if i < 0 {
+		return err
+	}
+	what := "not a valid value"
+	switch {
+	case strings.Contains(msg, "ParseInt"), strings.Contains(msg, "ParseUint"):
+		what = "not a whole number"
+	case strings.Contains(msg, "ParseBool"):
+		what = "not true or false"
+	case strings.Contains(msg, "ParseFloat"):
+		what = "not a number"
+	}
+	if strings.Contains(msg, "value out of range") {
+		what = "out of range"
+	}
+	return errors.New(msg[:i] + ": " + what)
 }

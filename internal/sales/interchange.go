@@ -39,16 +39,38 @@ func WriteCSV(w io.Writer, visits []Visit) error {
 		for i, o := range v.Objections {
 			objections[i] = string(o)
 		}
-		rec := []string{v.ID, strconv.Itoa(v.Revision), v.RecordedAt.UTC().Format(time.RFC3339), v.VisitedAt.UTC().Format(time.RFC3339), v.Rep,
-			v.Building.Name, v.Building.Address, v.Building.City, strconv.Itoa(v.Building.Units),
-			v.Contact.Name, string(v.Contact.Role), v.Contact.Phone, v.Contact.Email,
-			string(v.Outcome), strings.Join(objections, objectionSep), v.ObjectionNotes, v.Incentive.String(), v.FollowUp, v.Notes}
+		rec := []string{v.ID, strconv.Itoa(v.Revision), v.RecordedAt.UTC().Format(time.RFC3339), v.VisitedAt.UTC().Format(time.RFC3339), cell(v.Rep),
+			cell(v.Building.Name), cell(v.Building.Address), cell(v.Building.City), strconv.Itoa(v.Building.Units),
+			cell(v.Contact.Name), string(v.Contact.Role), cell(v.Contact.Phone), cell(v.Contact.Email),
+			string(v.Outcome), strings.Join(objections, objectionSep), cell(v.ObjectionNotes), v.Incentive.String(), v.FollowUp, cell(v.Notes)}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// formulaStart are the first characters that make a spreadsheet run a cell
+// as a formula (OWASP's CSV injection list).
+const formulaStart = "=+-@\t\r"
+
+// cell guards free text for spreadsheets: a cell that would run as a formula
+// gets a leading apostrophe, which spreadsheets show as text and import
+// removes again (uncell).
+func cell(s string) string {
+	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// uncell undoes cell.
+func uncell(s string) string {
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStart, rune(s[1])) {
+		return s[1:]
+	}
+	return s
 }
 
 // WriteJSON writes visits as one indented JSON array.
@@ -168,7 +190,7 @@ func ReadCSV(r io.Reader, file string) ([]ImportRow, error) {
 		}
 		get := func(h string) string {
 			if i, ok := col[h]; ok {
-				return strings.TrimSpace(rec[i])
+				return uncell(strings.TrimSpace(rec[i]))
 			}
 			return ""
 		}

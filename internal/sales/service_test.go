@@ -192,6 +192,8 @@ func TestCSVRoundTripAndImport(t *testing.T) {
 		v.Building.Name = fmt.Sprintf("Building %d, \"quoted\"", i)
 		v.Outcome = o
 		v.Notes = "multi\nline, with comma"
+		v.Contact.Phone = "+1 555 010 2000"
+		v.ObjectionNotes = "=HYPERLINK(\"http://x.example\")"
 		if o == FollowUp {
 			v.FollowUp = "2026-12-01"
 		}
@@ -209,6 +211,10 @@ func TestCSVRoundTripAndImport(t *testing.T) {
 	var csvBuf bytes.Buffer
 	if err := WriteCSV(&csvBuf, want); err != nil {
 		t.Fatal(err)
+	}
+	// A cell a spreadsheet would run as a formula is written as text.
+	if !strings.Contains(csvBuf.String(), `"'=HYPERLINK(`) || !strings.Contains(csvBuf.String(), ",'+1 555 010 2000,") {
+		t.Fatalf("formula cells not guarded:\n%s", csvBuf.String())
 	}
 	rows, err := ReadCSV(bytes.NewReader(csvBuf.Bytes()), "visits.csv")
 	if err != nil {

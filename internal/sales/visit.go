@@ -150,7 +150,8 @@ func (v *Visit) Normalize() {
 }
 
 // Validate checks the visit against the rules a rep's record must meet. now
-// bounds the visit time: a visit cannot be logged for the future.
+// bounds the visit time (a visit cannot be logged for the future), and its
+// location is the rep's: a follow-up date is a calendar date there.
 func (v *Visit) Validate(now time.Time) error {
 	var ps []Problem
 	add := func(field, format string, args ...any) {
@@ -199,7 +200,7 @@ func (v *Visit) Validate(now time.Time) error {
 		switch {
 		case err != nil:
 			add("follow_up", "%q is not a date like 2026-12-01", v.FollowUp)
-		case !v.VisitedAt.IsZero() && d.Before(dateOf(v.VisitedAt)):
+		case !v.VisitedAt.IsZero() && d.Before(dateOf(v.VisitedAt.In(now.Location()))):
 			add("follow_up", "%s is before the visit", v.FollowUp)
 		}
 	}
@@ -209,6 +210,8 @@ func (v *Visit) Validate(now time.Time) error {
 	return nil
 }
 
+// dateOf is t's calendar date, as a UTC midnight comparable with a parsed
+// DateLayout value.
 func dateOf(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)

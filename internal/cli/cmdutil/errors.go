@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
 // UsageError is a mistake in how a command was called: exit code 2.
@@ -36,3 +38,14 @@ func WithHint(err error, hint string) error {
 // ErrCancelled is returned when the user answers no or leaves a form; the
 // process exits 1 with a short note and nothing changed.
 var ErrCancelled = errors.New("cancelled, nothing was changed")
+
+// NoArgs refuses positional arguments with a usage error that says what the
+// command takes instead (cobra's own says "unknown command").
+func NoArgs(instead string) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return Usagef("%s takes no arguments (got %q); %s", cmd.CommandPath(), args[0], instead)
+		}
+		return nil
+	}
+}

@@ -2,6 +2,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,11 +20,22 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 		Long: `Show and change latchkey's settings. A setting comes from, in order of
 precedence: a command-line flag, a LATCHKEY_* environment variable, the
 config file, then the built-in default.`,
-		Example:     "  latchkey config list\n  latchkey config set rep 'Dana Reyes'\n  latchkey config get list.limit",
-		Annotations: map[string]string{"config-tolerant": "true"},
+		Example: "  latchkey config list\n  latchkey config set rep 'Dana Reyes'\n  latchkey config get list.limit",
 	}
 	cmd.AddCommand(newCmdGet(f), newCmdSet(f), newCmdUnset(f), newCmdList(f), newCmdPath(f))
 	return cmd
+}
+
+// argError makes a wrong key or value typed on the command line a usage
+// error (exit 2); the same errors from a broken file stay failures.
+func argError(err error) error {
+	if errors.Is(err, config.ErrInvalidFile) {
+		return err
+	}
+	if errors.Is(err, config.ErrUnknownKey) || errors.Is(err, config.ErrInvalidValue) {
+		return &cmdutil.UsageError{Err: err}
+	}
+	return err
 }
 
 func keyNames() []string {
@@ -60,7 +72,7 @@ func newCmdGet(f *cmdutil.Factory) *cobra.Command {
 			}
 			v, err := c.Get(args[0])
 			if err != nil {
-				return err
+				return argError(err)
 			}
 			if f.Global.JSON {
 				return cmdutil.WriteJSON(f.IO.Out, valueJSON(v))
@@ -89,7 +101,7 @@ func newCmdSet(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			if err := c.Set(args[0], args[1]); err != nil {
-				return err
+				return argError(err)
 			}
 			v, err := c.Get(args[0])
 			if err != nil {
@@ -122,7 +134,7 @@ func newCmdUnset(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			if err := c.Unset(args[0]); err != nil {
-				return err
+				return argError(err)
 			}
 			v, err := c.Get(args[0])
 			if err != nil {
@@ -152,7 +164,7 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 		Use:     "list",
 		Short:   "List every setting with its value and where it came from",
 		Example: "  latchkey config list\n  latchkey config list --json",
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs("'latchkey config get KEY' reads one setting"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.Config()
 			if err != nil {
@@ -170,7 +182,7 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 			for _, v := range vals {
 				rows = append(rows, []string{v.Key.Name, v.Value, string(v.Source), v.Key.Env, v.Key.Help})
 			}
-			return cmdutil.Table(f.IO, []string{"KEY", "VALUE", "FROM", "ENVIRONMENT", "MEANING"}, rows)
+			return cmdutil.Table(f.IO, []string{"KEY", "VALUE", "FROM", "ENVIRONMENT", "MEANING"}, rows, 1, 4)
 		},
 	}
 }
@@ -180,7 +192,9 @@ func newCmdPath(f *cmdutil.Factory) *cobra.Command {
 		Use:     "path",
 		Short:   "Print where the config file and data live",
 		Example: "  latchkey config path\n  LATCHKEY_HOME=/tmp/lk latchkey config path --json",
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs("it prints every path"),
+		// It must work while the file does not parse: it says where the file is.
+		Annotations: map[string]string{"config-tolerant": "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := f.Dirs()
 			if err != nil {

@@ -15,7 +15,7 @@ func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
 		Use:         "version",
 		Short:       "Print the version, commit, build date and Go version",
 		Example:     "  latchkey version\n  latchkey version --json\n  latchkey --version",
-		Args:        cobra.NoArgs,
+		Args:        cmdutil.NoArgs("it prints this build's version"),
 		Annotations: map[string]string{"config-tolerant": "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.Global.JSON {

@@ -31,15 +31,17 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions)
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export visits as CSV or JSON",
-		Long: `Export the newest revision of every visit that is not deleted (or those the
-filters select), oldest first is not promised: rows come newest first, as in
-'visit list'. CSV has a header row and is what 'visit import' reads back;
-objections are separated by semicolons inside their cell. The file holds
-contacts' names, phones and emails: it is written with mode 0600, atomically.`,
+		Long: `Export the newest revision of every visit that is not deleted, or of those
+the filters select, newest visit first as in 'visit list'. CSV has a header
+row and is what 'visit import' reads back; objections are separated by
+semicolons inside their cell, and a cell a spreadsheet would run as a formula
+(starting with = + - or @) gets a leading apostrophe, which import removes.
+The file holds contacts' names, phones and emails: -o writes it with mode
+0600, atomically. Deleted visits are not exported.`,
 		Example: `  latchkey visit export --format csv -o visits.csv
   latchkey visit export --format json --since 2026-11-01 > november.json
   latchkey visit export --rep 'Dana Reyes' --outcome signed`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs("write to a file with -o FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			flt, err := opts.filters.filter(opts.Now())
 			if err != nil {

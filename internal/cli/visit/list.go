@@ -40,7 +40,7 @@ field.`,
   latchkey visit list --outcome interested,follow-up --since 30d
   latchkey visit list --due --rep 'Dana Reyes'
   latchkey visit list --search 'elm' --limit 0 --json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs("filter with flags such as --search TEXT or --outcome OUTCOME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			flt, err := opts.filters.filter(opts.Now())
 			if err != nil {
@@ -85,6 +85,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	if more {
+		defer fmt.Fprintf(opts.IO.ErrOut, "showing the first %d; --limit 0 shows all\n", opts.Filter.Limit)
+	}
 	if opts.JSON() {
 		return cmdutil.WriteJSON(opts.IO.Out, nonNil(visits))
 	}
@@ -94,16 +97,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	rows := make([][]string, len(visits))
 	for i, v := range visits {
-		rows[i] = []string{shortID(v.ID), v.VisitedAt.Local().Format("2006-01-02 15:04"), v.Building.Name, v.Building.City,
+		rows[i] = []string{shortID(v.ID), v.VisitedAt.Local().Format("2006-01-02"), v.Building.Name, v.Building.City,
 			contactLine(v.Contact), string(v.Outcome), v.FollowUp, v.Rep}
 	}
-	if err := cmdutil.Table(opts.IO, []string{"ID", "WHEN", "BUILDING", "CITY", "CONTACT", "OUTCOME", "FOLLOW-UP", "REP"}, rows); err != nil {
-		return err
-	}
-	if more {
-		fmt.Fprintf(opts.IO.ErrOut, "showing the first %d; --limit 0 shows all\n", opts.Filter.Limit)
-	}
-	return nil
+	header := []string{"ID", "DATE", "BUILDING", "CITY", "CONTACT", "OUTCOME", "FOLLOW-UP", "REP"}
+	return cmdutil.Table(opts.IO, header, rows, 2, 3, 4, 7)
 }
 
 func contactLine(c sales.Contact) string {

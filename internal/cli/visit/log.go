@@ -53,7 +53,7 @@ A contact (--contact, --role) is needed unless the outcome is no-answer, and a
     --contact 'Ana Ruiz' --role manager --email ana@elmcourt.example --outcome follow-up \
     --objection privacy,tenant-notice --follow-up +1w --incentive gift-card:100:USD
   id=$(latchkey visit log --building 'Oak House' --address '3 Oak Rd' --city Springfield --units 8 --outcome no-answer)`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs("give the fields as flags, e.g. --building 'Elm Court'"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.cmdPath = cmd.CommandPath()
 			opts.visit = sales.Visit{}

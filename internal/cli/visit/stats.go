@@ -34,7 +34,7 @@ filters select): the funnel by outcome, the objections raised most, incentive
 totals by kind and currency, and open follow-ups due today or earlier — for
 everyone, then per rep.`,
 		Example: "  latchkey visit stats\n  latchkey visit stats --since 2026-11-01 --json\n  latchkey visit stats --rep 'Dana Reyes'",
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs("filter with flags such as --rep NAME or --since DATE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			flt, err := opts.filters.filter(opts.Now())
 			if err != nil {
