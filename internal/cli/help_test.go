@@ -40,7 +40,7 @@ func walk(cmd *cobra.Command, fn func(*cobra.Command)) {
 
 func newRoot(t *testing.T) *cobra.Command {
 	t.Helper()
-	f, _, _ := newTestEnv(t).factory("")
+	f, _, _ := newMachine(t).Factory("")
 	root := cli.NewCmdRoot(f)
 	root.InitDefaultHelpFlag()
 	root.InitDefaultVersionFlag()

@@ -144,45 +144,45 @@ func TestRunExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t)
+			m := newMachine(t)
 			for k, v := range tt.env {
-				e.env[k] = v
+				m.Env[k] = v
 			}
 			args := tt.args
 			for _, s := range tt.setup {
-				r := e.mustRun(s...)
+				r := m.MustRun(s...)
 				// The last setup command's stdout (a new visit's id) fills in PLACEHOLDER.
-				args = replace(args, "PLACEHOLDER", strings.TrimSpace(r.stdout))
+				args = replace(args, "PLACEHOLDER", strings.TrimSpace(r.Stdout))
 			}
-			r := e.run(args...)
+			r := m.Run(args...)
 			var problems []string
 			fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-			if r.code != tt.wantCode {
-				fail("latchkey %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), r.code, tt.wantCode, r.stderr)
+			if r.Code != tt.wantCode {
+				fail("latchkey %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), r.Code, tt.wantCode, r.Stderr)
 			}
-			if !strings.Contains(r.stdout, tt.wantStdout) {
-				fail("stdout = %q, want it to contain %q", r.stdout, tt.wantStdout)
+			if !strings.Contains(r.Stdout, tt.wantStdout) {
+				fail("stdout = %q, want it to contain %q", r.Stdout, tt.wantStdout)
 			}
 			for _, want := range tt.wantStderr {
-				if !strings.Contains(r.stderr, want) {
-					fail("stderr = %q, want it to contain %q", r.stderr, want)
+				if !strings.Contains(r.Stderr, want) {
+					fail("stderr = %q, want it to contain %q", r.Stderr, want)
 				}
 			}
-			if tt.onceStderr != "" && strings.Count(r.stderr, tt.onceStderr) != 1 {
-				fail("stderr = %q, want %q in it exactly once", r.stderr, tt.onceStderr)
+			if tt.onceStderr != "" && strings.Count(r.Stderr, tt.onceStderr) != 1 {
+				fail("stderr = %q, want %q in it exactly once", r.Stderr, tt.onceStderr)
 			}
 			switch {
-			case tt.wantCode == cli.ExitOK && r.code == cli.ExitOK:
-				if tt.wantStderr == nil && r.stderr != "" {
-					fail("stderr = %q, want nothing", r.stderr)
+			case tt.wantCode == cli.ExitOK && r.Code == cli.ExitOK:
+				if tt.wantStderr == nil && r.Stderr != "" {
+					fail("stderr = %q, want nothing", r.Stderr)
 				}
-			case r.code != cli.ExitOK:
+			case r.Code != cli.ExitOK:
 				// A failure is one line on stderr, prefixed, and nothing on stdout.
-				if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") || !strings.HasPrefix(r.stderr, "latchkey: ") {
-					fail("stderr = %q, want exactly one line starting with \"latchkey: \"", r.stderr)
+				if strings.Count(r.Stderr, "\n") != 1 || !strings.HasSuffix(r.Stderr, "\n") || !strings.HasPrefix(r.Stderr, "latchkey: ") {
+					fail("stderr = %q, want exactly one line starting with \"latchkey: \"", r.Stderr)
 				}
-				if r.stdout != "" {
-					fail("stdout = %q, want nothing on failure", r.stdout)
+				if r.Stdout != "" {
+					fail("stdout = %q, want nothing on failure", r.Stdout)
 				}
 			}
 			for _, p := range problems {

@@ -1,66 +1,23 @@
 package config_test
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/cli"
-	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/testutil/clitest"
 )
 
-type machine struct {
-	t    *testing.T
-	home string
-	env  map[string]string
-	rand *rand.ChaCha8
-}
-
-func newMachine(t *testing.T) *machine {
+// newMachine returns a machine of its own for one test.
+func newMachine(t *testing.T) *clitest.Machine {
 	t.Helper()
-	home := t.TempDir()
-	return &machine{t: t, home: home, env: map[string]string{"LATCHKEY_HOME": home}, rand: rand.NewChaCha8([32]byte{'c', 'f', 'g'})}
+	return clitest.New(t, "cfg")
 }
-
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-func (m *machine) run(args ...string) result {
-	m.t.Helper()
-	ios, _, out, errOut := cmdutil.Test()
-	f := &cmdutil.Factory{
-		IO:     ios,
-		Build:  cmdutil.BuildInfo{Version: "test"},
-		Now:    func() time.Time { return time.Date(2026, 11, 25, 15, 0, 0, 0, time.Local) },
-		Rand:   m.rand,
-		Getenv: func(k string) string { return m.env[k] },
-		GOOS:   runtime.GOOS,
-		Log:    slog.New(slog.DiscardHandler),
-	}
-	code := cli.Run(context.Background(), f, args)
-	return result{code: code, stdout: out.String(), stderr: errOut.String()}
-}
-
-func (m *machine) mustRun(args ...string) result {
-	m.t.Helper()
-	r := m.run(args...)
-	if r.code != 0 {
-		m.t.Fatalf("latchkey %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r
-}
-
-func (m *machine) configFile() string { return filepath.Join(m.home, "config", "config.toml") }
 
 type value struct {
 	Key     string `json:"key"`
@@ -71,13 +28,11 @@ type value struct {
 	Help    string `json:"help"`
 }
 
-func (m *machine) list() map[string]value {
-	m.t.Helper()
+// list returns config list --json by key.
+func list(t *testing.T, m *clitest.Machine) map[string]value {
+	t.Helper()
 	var vs []value
-	r := m.mustRun("config", "list", "--json")
-	if err := json.Unmarshal([]byte(r.stdout), &vs); err != nil {
-		m.t.Fatalf("config list --json: %v\n%s", err, r.stdout)
-	}
+	m.JSON(&vs, "config", "list")
 	out := map[string]value{}
 	for _, v := range vs {
 		out[v.Key] = v
@@ -88,24 +43,24 @@ func (m *machine) list() map[string]value {
 func TestSetThenGet(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	if got := m.mustRun("config", "get", "list.limit").stdout; got != "50\n" {
+	if got := m.MustRun("config", "get", "list.limit").Stdout; got != "50\n" {
 		t.Errorf("default list.limit = %q, want 50", got)
 	}
-	r := m.mustRun("config", "set", "list.limit", "7")
-	if r.stdout != "" || !strings.Contains(r.stderr, "set list.limit = 7 in "+m.configFile()) {
-		t.Errorf("config set: stdout %q, stderr %q", r.stdout, r.stderr)
+	r := m.MustRun("config", "set", "list.limit", "7")
+	if r.Stdout != "" || !strings.Contains(r.Stderr, "set list.limit = 7 in "+m.ConfigFile()) {
+		t.Errorf("config set: stdout %q, stderr %q", r.Stdout, r.Stderr)
 	}
-	if got := m.mustRun("config", "get", "list.limit").stdout; got != "7\n" {
+	if got := m.MustRun("config", "get", "list.limit").Stdout; got != "7\n" {
 		t.Errorf("config get list.limit = %q, want 7", got)
 	}
 	var v value
-	if err := json.Unmarshal([]byte(m.mustRun("config", "get", "list.limit", "--json").stdout), &v); err != nil {
+	if err := json.Unmarshal([]byte(m.MustRun("config", "get", "list.limit", "--json").Stdout), &v); err != nil {
 		t.Fatal(err)
 	}
 	if v != (value{Key: "list.limit", Value: "7", Source: "file", Env: "LATCHKEY_LIST_LIMIT", Default: "50", Help: v.Help}) || v.Help == "" {
 		t.Errorf("config get --json = %+v", v)
 	}
-	if fi, err := os.Stat(m.configFile()); err != nil {
+	if fi, err := os.Stat(m.ConfigFile()); err != nil {
 		t.Fatal(err)
 	} else if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		t.Errorf("config file mode = %v, want 0600", fi.Mode().Perm())
@@ -113,15 +68,15 @@ func TestSetThenGet(t *testing.T) {
 
 	// The setting reaches the commands that use it.
 	var visits []any
-	if err := json.Unmarshal([]byte(m.mustRun("visit", "list", "--json").stdout), &visits); err != nil || len(visits) != 0 {
+	if err := json.Unmarshal([]byte(m.MustRun("visit", "list", "--json").Stdout), &visits); err != nil || len(visits) != 0 {
 		t.Errorf("visit list --json on an empty store = %v, %v; want []", visits, err)
 	}
 
-	r = m.mustRun("config", "unset", "list.limit")
-	if !strings.Contains(r.stderr, `it is now "50" (default)`) {
-		t.Errorf("config unset stderr = %q", r.stderr)
+	r = m.MustRun("config", "unset", "list.limit")
+	if !strings.Contains(r.Stderr, `it is now "50" (default)`) {
+		t.Errorf("config unset stderr = %q", r.Stderr)
 	}
-	if got := m.mustRun("config", "get", "list.limit").stdout; got != "50\n" {
+	if got := m.MustRun("config", "get", "list.limit").Stdout; got != "50\n" {
 		t.Errorf("list.limit after unset = %q, want 50", got)
 	}
 }
@@ -129,21 +84,21 @@ func TestSetThenGet(t *testing.T) {
 func TestEnvironmentWinsOverTheFile(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	m.mustRun("config", "set", "list.limit", "7")
-	m.env["LATCHKEY_LIST_LIMIT"] = "9"
-	if got := m.mustRun("config", "get", "list.limit").stdout; got != "9\n" {
+	m.MustRun("config", "set", "list.limit", "7")
+	m.Env["LATCHKEY_LIST_LIMIT"] = "9"
+	if got := m.MustRun("config", "get", "list.limit").Stdout; got != "9\n" {
 		t.Errorf("config get list.limit = %q, want 9 from the environment", got)
 	}
-	got := m.list()["list.limit"]
+	got := list(t, m)["list.limit"]
 	if got.Value != "9" || got.Source != "env" {
 		t.Errorf("config list: list.limit = %q from %q, want 9 from env", got.Value, got.Source)
 	}
-	r := m.mustRun("config", "set", "list.limit", "11")
-	if !strings.Contains(r.stderr, "LATCHKEY_LIST_LIMIT is set in the environment and wins over the file") {
-		t.Errorf("config set under an environment variable: stderr %q, want a note", r.stderr)
+	r := m.MustRun("config", "set", "list.limit", "11")
+	if !strings.Contains(r.Stderr, "LATCHKEY_LIST_LIMIT is set in the environment and wins over the file") {
+		t.Errorf("config set under an environment variable: stderr %q, want a note", r.Stderr)
 	}
-	delete(m.env, "LATCHKEY_LIST_LIMIT")
-	if got := m.mustRun("config", "get", "list.limit").stdout; got != "11\n" {
+	delete(m.Env, "LATCHKEY_LIST_LIMIT")
+	if got := m.MustRun("config", "get", "list.limit").Stdout; got != "11\n" {
 		t.Errorf("list.limit without the variable = %q, want 11 from the file", got)
 	}
 }
@@ -151,10 +106,10 @@ func TestEnvironmentWinsOverTheFile(t *testing.T) {
 func TestListShowsEveryKeyAndItsSource(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	m.env["USER"] = "dana"
-	m.env["NO_COLOR"] = "1"
-	m.mustRun("config", "set", "verbose", "yes")
-	got := m.list()
+	m.Env["USER"] = "dana"
+	m.Env["NO_COLOR"] = "1"
+	m.MustRun("config", "set", "verbose", "yes")
+	got := list(t, m)
 	want := map[string][2]string{
 		"list.limit": {"50", "default"},
 		"no-color":   {"true", "env"},
@@ -169,11 +124,11 @@ func TestListShowsEveryKeyAndItsSource(t *testing.T) {
 			t.Errorf("%s = %q from %q, want %q from %q", k, got[k].Value, got[k].Source, w[0], w[1])
 		}
 	}
-	m.env["LATCHKEY_VERBOSE"] = "" // an empty variable counts as unset
-	r := m.mustRun("config", "list")
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	m.Env["LATCHKEY_VERBOSE"] = "" // an empty variable counts as unset
+	r := m.MustRun("config", "list")
+	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 	if len(lines) != 5 || lines[0] != "KEY\tVALUE\tFROM\tENVIRONMENT\tMEANING" || !strings.HasPrefix(lines[4], "verbose\ttrue\tfile\tLATCHKEY_VERBOSE\t") {
-		t.Errorf("piped config list =\n%s", r.stdout)
+		t.Errorf("piped config list =\n%s", r.Stdout)
 	}
 }
 
@@ -193,24 +148,24 @@ func TestSetRefusesBadValues(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m := newMachine(t)
-			m.mustRun("config", "set", "rep", "Dana Reyes")
-			before, err := os.ReadFile(m.configFile())
+			m.MustRun("config", "set", "rep", "Dana Reyes")
+			before, err := os.ReadFile(m.ConfigFile())
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := m.run(append([]string{"config", "set"}, tt.args...)...)
-			if r.code == 0 {
+			r := m.Run(append([]string{"config", "set"}, tt.args...)...)
+			if r.Code == 0 {
 				t.Fatalf("config set %s succeeded, want a failure", strings.Join(tt.args, " "))
 			}
 			for _, want := range tt.wantStderr {
-				if !strings.Contains(r.stderr, want) {
-					t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
+				if !strings.Contains(r.Stderr, want) {
+					t.Errorf("stderr = %q, want it to contain %q", r.Stderr, want)
 				}
 			}
-			if strings.Count(r.stderr, "\n") != 1 {
-				t.Errorf("stderr = %q, want one line", r.stderr)
+			if strings.Count(r.Stderr, "\n") != 1 {
+				t.Errorf("stderr = %q, want one line", r.Stderr)
 			}
-			if after, _ := os.ReadFile(m.configFile()); string(after) != string(before) {
+			if after, _ := os.ReadFile(m.ConfigFile()); string(after) != string(before) {
 				t.Errorf("a refused set changed the file:\n%s\nto\n%s", before, after)
 			}
 		})
@@ -221,16 +176,16 @@ func TestPath(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
 	var got map[string]string
-	if err := json.Unmarshal([]byte(m.mustRun("config", "path", "--json").stdout), &got); err != nil {
+	if err := json.Unmarshal([]byte(m.MustRun("config", "path", "--json").Stdout), &got); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"config_file": m.configFile(),
-		"store":       filepath.Join(m.home, "data", "latchkey.db"),
-		"config":      filepath.Join(m.home, "config"),
-		"data":        filepath.Join(m.home, "data"),
-		"state":       filepath.Join(m.home, "state"),
-		"cache":       filepath.Join(m.home, "cache"),
+		"config_file": m.ConfigFile(),
+		"store":       filepath.Join(m.Home, "data", "latchkey.db"),
+		"config":      filepath.Join(m.Home, "config"),
+		"data":        filepath.Join(m.Home, "data"),
+		"state":       filepath.Join(m.Home, "state"),
+		"cache":       filepath.Join(m.Home, "cache"),
 	}
 	if len(got) != len(want) {
 		t.Errorf("config path --json = %v, want keys %v", got, want)
@@ -241,24 +196,24 @@ func TestPath(t *testing.T) {
 		}
 	}
 	// Nothing is created just by asking where things are.
-	if entries, _ := os.ReadDir(m.home); len(entries) != 0 {
+	if entries, _ := os.ReadDir(m.Home); len(entries) != 0 {
 		t.Errorf("config path created %d entries under LATCHKEY_HOME", len(entries))
 	}
-	r := m.mustRun("config", "path")
-	if !strings.Contains(r.stdout, "store        "+want["store"]+"\n") {
-		t.Errorf("config path =\n%s", r.stdout)
+	r := m.MustRun("config", "path")
+	if !strings.Contains(r.Stdout, "store        "+want["store"]+"\n") {
+		t.Errorf("config path =\n%s", r.Stdout)
 	}
 }
 
 func TestRepFromConfigIsUsedByVisitLog(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	m.env["USER"] = "login-name"
+	m.Env["USER"] = "login-name"
 	log := []string{"visit", "log", "--building", "Oak House", "--address", "3 Oak Rd", "--city", "Springfield",
 		"--units", "8", "--outcome", "no-answer", "--when", "2026-11-21 09:15", "--json"}
 	rep := func() string {
 		var v struct{ Rep string }
-		if err := json.Unmarshal([]byte(m.mustRun(log...).stdout), &v); err != nil {
+		if err := json.Unmarshal([]byte(m.MustRun(log...).Stdout), &v); err != nil {
 			t.Fatal(err)
 		}
 		return v.Rep
@@ -266,11 +221,11 @@ func TestRepFromConfigIsUsedByVisitLog(t *testing.T) {
 	if got := rep(); got != "login-name" {
 		t.Errorf("rep without config = %q, want the login name", got)
 	}
-	m.mustRun("config", "set", "rep", "Dana Reyes")
+	m.MustRun("config", "set", "rep", "Dana Reyes")
 	if got := rep(); got != "Dana Reyes" {
 		t.Errorf("rep after config set rep = %q, want Dana Reyes", got)
 	}
-	m.env["LATCHKEY_REP"] = "Sam Lee"
+	m.Env["LATCHKEY_REP"] = "Sam Lee"
 	if got := rep(); got != "Sam Lee" {
 		t.Errorf("rep with LATCHKEY_REP = %q, want Sam Lee", got)
 	}
@@ -295,26 +250,26 @@ func TestBrokenConfigFile(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Parallel()
 			m := newMachine(t)
-			if err := os.MkdirAll(filepath.Dir(m.configFile()), 0o700); err != nil {
+			if err := os.MkdirAll(filepath.Dir(m.ConfigFile()), 0o700); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(m.configFile(), []byte(broken), 0o600); err != nil {
+			if err := os.WriteFile(m.ConfigFile(), []byte(broken), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			r := m.run(tt.args...)
+			r := m.Run(tt.args...)
 			var problems []string
-			if r.code != tt.wantCode {
-				problems = append(problems, "exit "+itoa(r.code)+", want "+itoa(tt.wantCode)+"; stderr "+r.stderr)
+			if r.Code != tt.wantCode {
+				problems = append(problems, "exit "+itoa(r.Code)+", want "+itoa(tt.wantCode)+"; stderr "+r.Stderr)
 			}
 			if tt.wantCode != 0 {
-				if !strings.Contains(r.stderr, m.configFile()+" line 1") {
-					problems = append(problems, "stderr "+strconv.Quote(r.stderr)+" does not name the file and line")
+				if !strings.Contains(r.Stderr, m.ConfigFile()+" line 1") {
+					problems = append(problems, "stderr "+strconv.Quote(r.Stderr)+" does not name the file and line")
 				}
-				if n := strings.Count(r.stderr, "\n"); n != 1 {
-					problems = append(problems, "stderr has "+itoa(n)+" lines, want one: "+strconv.Quote(r.stderr))
+				if n := strings.Count(r.Stderr, "\n"); n != 1 {
+					problems = append(problems, "stderr has "+itoa(n)+" lines, want one: "+strconv.Quote(r.Stderr))
 				}
 			}
-			if body, _ := os.ReadFile(m.configFile()); string(body) != broken {
+			if body, _ := os.ReadFile(m.ConfigFile()); string(body) != broken {
 				problems = append(problems, "the broken file was changed to "+strconv.Quote(string(body)))
 			}
 			for _, p := range problems {

@@ -232,6 +232,26 @@ func TestFiltersAreShared(t *testing.T) {
 	})
 }
 
+// parseOptions builds a command with newCmd over a fresh factory, runs it
+// on args and returns the options its runF was given. When wantUsage is not
+// nil the run must instead fail with a usage error mentioning each of
+// wantUsage, without calling runF.
+func parseOptions[O any](t *testing.T, newCmd func(*cmdutil.Factory, func(context.Context, *O) error) *cobra.Command, args, wantUsage []string) *O {
+	t.Helper()
+	var got *O
+	err := execute(newCmd(testFactory(t, nil, ""), func(_ context.Context, o *O) error { got = o; return nil }), args...)
+	if wantUsage != nil {
+		if !isUsage(err, wantUsage...) || got != nil {
+			t.Errorf("error = %v (runF called: %v), want a usage error mentioning %q", err, got != nil, wantUsage)
+		}
+		return got
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func TestNewCmdExport(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -250,17 +270,9 @@ func TestNewCmdExport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var got *ExportOptions
-			cmd := NewCmdExport(testFactory(t, nil, ""), func(_ context.Context, o *ExportOptions) error { got = o; return nil })
-			err := execute(cmd, tt.args...)
+			got := parseOptions(t, NewCmdExport, tt.args, tt.wantUsage)
 			if tt.wantUsage != nil {
-				if !isUsage(err, tt.wantUsage...) || got != nil {
-					t.Errorf("error = %v (runF called: %v), want a usage error mentioning %q", err, got != nil, tt.wantUsage)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Format != tt.wantFormat || got.Output != tt.wantOutput {
 				t.Errorf("Format, Output = %q, %q; want %q, %q", got.Format, got.Output, tt.wantFormat, tt.wantOutput)
@@ -292,17 +304,9 @@ func TestNewCmdImport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var got *ImportOptions
-			cmd := NewCmdImport(testFactory(t, nil, ""), func(_ context.Context, o *ImportOptions) error { got = o; return nil })
-			err := execute(cmd, tt.args...)
+			got := parseOptions(t, NewCmdImport, tt.args, tt.wantUsage)
 			if tt.wantUsage != nil {
-				if !isUsage(err, tt.wantUsage...) || got != nil {
-					t.Errorf("error = %v (runF called: %v), want a usage error mentioning %q", err, got != nil, tt.wantUsage)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.File != tt.wantFile || got.Format != tt.wantFormat || got.DryRun != tt.wantDryRun {
 				t.Errorf("File, Format, DryRun = %q, %q, %v; want %q, %q, %v",

@@ -5,13 +5,9 @@ package visit_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"io/fs"
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,82 +18,13 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/cli"
-	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/testutil/clitest"
 )
 
-var runNow = time.Date(2026, 11, 25, 15, 0, 0, 0, time.Local)
-
-// machine is one user's computer: its own LATCHKEY_HOME, a clock that stands
-// still and one random stream for every command run on it, so ids are
-// deterministic and never repeat.
-type machine struct {
-	t    *testing.T
-	home string
-	env  map[string]string
-	rand *rand.ChaCha8
-	now  time.Time
-}
-
-func newMachine(t *testing.T) *machine {
+// newMachine returns a machine of its own for one test.
+func newMachine(t *testing.T) *clitest.Machine {
 	t.Helper()
-	home := t.TempDir()
-	return &machine{t: t, home: home, env: map[string]string{"LATCHKEY_HOME": home}, rand: rand.NewChaCha8([32]byte{'v', 'i', 's', 'i', 't'}), now: runNow}
-}
-
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-func (m *machine) run(args ...string) result {
-	m.t.Helper()
-	return m.runOn(nil, args...)
-}
-
-// runTTY runs args as if at a terminal 100 columns wide, answering with stdin.
-func (m *machine) runTTY(stdin string, args ...string) result {
-	m.t.Helper()
-	return m.runOn(func(ios *cmdutil.IO) {
-		ios.In = strings.NewReader(stdin)
-		ios.InTTY, ios.OutTTY, ios.ErrTTY, ios.Width = true, true, true, 100
-	}, args...)
-}
-
-func (m *machine) runOn(setup func(*cmdutil.IO), args ...string) result {
-	m.t.Helper()
-	ios, _, out, errOut := cmdutil.Test()
-	if setup != nil {
-		setup(ios)
-	}
-	f := &cmdutil.Factory{
-		IO:     ios,
-		Build:  cmdutil.BuildInfo{Version: "test"},
-		Now:    func() time.Time { return m.now },
-		Rand:   m.rand,
-		Getenv: func(k string) string { return m.env[k] },
-		GOOS:   runtime.GOOS,
-		Log:    slog.New(slog.DiscardHandler),
-	}
-	code := cli.Run(context.Background(), f, args)
-	return result{code: code, stdout: out.String(), stderr: errOut.String()}
-}
-
-func (m *machine) mustRun(args ...string) result {
-	m.t.Helper()
-	r := m.run(args...)
-	if r.code != 0 {
-		m.t.Fatalf("latchkey %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r
-}
-
-// jsonOf runs args (with --json) and decodes stdout into v.
-func (m *machine) jsonOf(v any, args ...string) {
-	m.t.Helper()
-	r := m.mustRun(append(args, "--json")...)
-	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
-		m.t.Fatalf("latchkey %s --json: %v\n%s", strings.Join(args, " "), err, r.stdout)
-	}
+	return clitest.New(t, "visit")
 }
 
 // visits are three visits of different outcomes, logged by flags.
@@ -113,18 +40,18 @@ var visits = [][]string{
 		"--outcome", "follow-up", "--objection", "cost", "--follow-up", "2026-11-24", "--when", "2026-11-22 16:30"},
 }
 
-// logAll logs visits and returns their ids, in order.
-func logAll(m *machine) []string {
-	m.t.Helper()
+// logAll logs visits on m and returns their ids, in order.
+func logAll(t *testing.T, m *clitest.Machine) []string {
+	t.Helper()
 	var ids []string
 	for _, args := range visits {
-		r := m.mustRun(args...)
-		id := strings.TrimSpace(r.stdout)
-		if strings.Count(r.stdout, "\n") != 1 || len(id) != 36 {
-			m.t.Fatalf("visit log printed %q on stdout, want one id line", r.stdout)
+		r := m.MustRun(args...)
+		id := strings.TrimSpace(r.Stdout)
+		if strings.Count(r.Stdout, "\n") != 1 || len(id) != 36 {
+			t.Fatalf("visit log printed %q on stdout, want one id line", r.Stdout)
 		}
-		if !strings.Contains(r.stderr, "logged visit "+id[:8]) {
-			m.t.Errorf("visit log stderr = %q, want it to say which visit was logged", r.stderr)
+		if !strings.Contains(r.Stderr, "logged visit "+id[:8]) {
+			t.Errorf("visit log stderr = %q, want it to say which visit was logged", r.Stderr)
 		}
 		ids = append(ids, id)
 	}
@@ -147,10 +74,10 @@ func removeStore(t *testing.T, home string) {
 func TestExportImportRoundTrip(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	ids := logAll(m)
+	ids := logAll(t, m)
 
 	var before []map[string]any
-	m.jsonOf(&before, "visit", "list")
+	m.JSON(&before, "visit", "list")
 	if len(before) != 3 {
 		t.Fatalf("visit list --json has %d visits, want 3", len(before))
 	}
@@ -171,9 +98,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "visits.csv")
-	r := m.mustRun("visit", "export", "--format", "csv", "-o", file)
-	if r.stdout != "" || !strings.Contains(r.stderr, "exported 3 visit(s) to "+file) {
-		t.Errorf("export: stdout %q, stderr %q", r.stdout, r.stderr)
+	r := m.MustRun("visit", "export", "--format", "csv", "-o", file)
+	if r.Stdout != "" || !strings.Contains(r.Stderr, "exported 3 visit(s) to "+file) {
+		t.Errorf("export: stdout %q, stderr %q", r.Stdout, r.Stderr)
 	}
 	if fi, err := os.Stat(file); err != nil {
 		t.Fatal(err)
@@ -185,42 +112,42 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := m.mustRun("visit", "export"); r.stdout != string(exported) {
-		t.Errorf("export to stdout differs from export to a file:\n%s\nvs\n%s", r.stdout, exported)
+	if r := m.MustRun("visit", "export"); r.Stdout != string(exported) {
+		t.Errorf("export to stdout differs from export to a file:\n%s\nvs\n%s", r.Stdout, exported)
 	}
 
-	removeStore(t, m.home)
+	removeStore(t, m.Home)
 	var empty []map[string]any
-	m.jsonOf(&empty, "visit", "list")
+	m.JSON(&empty, "visit", "list")
 	if len(empty) != 0 {
 		t.Fatalf("after removing the store, list has %d visits", len(empty))
 	}
 
-	r = m.mustRun("visit", "import", file)
-	if !strings.Contains(r.stderr, "3 new, 0 updated, 0 already here") {
-		t.Errorf("import stderr = %q, want 3 new", r.stderr)
+	r = m.MustRun("visit", "import", file)
+	if !strings.Contains(r.Stderr, "3 new, 0 updated, 0 already here") {
+		t.Errorf("import stderr = %q, want 3 new", r.Stderr)
 	}
 	var after []map[string]any
-	m.jsonOf(&after, "visit", "list")
+	m.JSON(&after, "visit", "list")
 	if !reflect.DeepEqual(before, after) {
 		t.Errorf("list after export, wipe and import differs:\nbefore %v\nafter  %v", before, after)
 	}
 
 	// Importing the same file again changes nothing.
 	var res map[string]any
-	m.jsonOf(&res, "visit", "import", file)
+	m.JSON(&res, "visit", "import", file)
 	want := map[string]any{"added": 0.0, "updated": 0.0, "unchanged": 3.0, "older": 0.0}
 	if !reflect.DeepEqual(res, want) {
 		t.Errorf("second import = %v, want %v", res, want)
 	}
 	var again []map[string]any
-	m.jsonOf(&again, "visit", "list")
+	m.JSON(&again, "visit", "list")
 	if !reflect.DeepEqual(before, again) {
 		t.Errorf("list after a second import differs:\nbefore %v\nafter  %v", before, again)
 	}
 	for _, id := range ids {
 		var hist []map[string]any
-		m.jsonOf(&hist, "visit", "show", id, "--history")
+		m.JSON(&hist, "visit", "show", id, "--history")
 		if len(hist) != 1 {
 			t.Errorf("visit %s has %d revisions after two imports, want 1", id[:8], len(hist))
 		}
@@ -228,11 +155,11 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 	// JSON export round-trips as well, through stdin.
 	jsonFile := filepath.Join(t.TempDir(), "visits.json")
-	m.mustRun("visit", "export", "--format", "json", "-o", jsonFile)
-	removeStore(t, m.home)
-	m.mustRun("visit", "import", jsonFile)
+	m.MustRun("visit", "export", "--format", "json", "-o", jsonFile)
+	removeStore(t, m.Home)
+	m.MustRun("visit", "import", jsonFile)
 	var fromJSON []map[string]any
-	m.jsonOf(&fromJSON, "visit", "list")
+	m.JSON(&fromJSON, "visit", "list")
 	if !reflect.DeepEqual(before, fromJSON) {
 		t.Errorf("list after a JSON round trip differs:\nbefore %v\nafter  %v", before, fromJSON)
 	}
@@ -241,8 +168,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 func TestImportRefusesABadFileWhole(t *testing.T) {
 	t.Parallel()
 	src := newMachine(t)
-	logAll(src)
-	good := src.mustRun("visit", "export").stdout
+	logAll(t, src)
+	good := src.MustRun("visit", "export").Stdout
 
 	tests := []struct {
 		name       string
@@ -296,21 +223,21 @@ func TestImportRefusesABadFileWhole(t *testing.T) {
 
 			m := newMachine(t)
 			for _, args := range [][]string{{"visit", "import", "--dry-run", file}, {"visit", "import", file}} {
-				r := m.run(args...)
-				if r.code != cli.ExitFailure {
-					t.Errorf("%s: exit %d, want 1", strings.Join(args, " "), r.code)
+				r := m.Run(args...)
+				if r.Code != cli.ExitFailure {
+					t.Errorf("%s: exit %d, want 1", strings.Join(args, " "), r.Code)
 				}
 				for _, want := range tt.wantStderr {
-					if !strings.Contains(r.stderr, want) {
-						t.Errorf("%s: stderr = %q, want it to contain %q", strings.Join(args, " "), r.stderr, want)
+					if !strings.Contains(r.Stderr, want) {
+						t.Errorf("%s: stderr = %q, want it to contain %q", strings.Join(args, " "), r.Stderr, want)
 					}
 				}
-				if strings.Count(r.stderr, "\n") != 1 {
-					t.Errorf("stderr = %q, want one line", r.stderr)
+				if strings.Count(r.Stderr, "\n") != 1 {
+					t.Errorf("stderr = %q, want one line", r.Stderr)
 				}
 			}
 			var list []map[string]any
-			m.jsonOf(&list, "visit", "list")
+			m.JSON(&list, "visit", "list")
 			if len(list) != 0 {
 				t.Errorf("a refused import left %d visits in the store, want none", len(list))
 			}
@@ -330,21 +257,21 @@ func col(rows [][]string, name string) int {
 func TestEditAndDeleteKeepHistory(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	ids := logAll(m)
+	ids := logAll(t, m)
 	pine := ids[2]
 
-	r := m.mustRun("visit", "edit", pine[:8], "--outcome", "signed", "--follow-up", "", "--notes", "signed on the spot")
-	if !strings.Contains(r.stderr, "now at revision 2") {
-		t.Errorf("edit stderr = %q", r.stderr)
+	r := m.MustRun("visit", "edit", pine[:8], "--outcome", "signed", "--follow-up", "", "--notes", "signed on the spot")
+	if !strings.Contains(r.Stderr, "now at revision 2") {
+		t.Errorf("edit stderr = %q", r.Stderr)
 	}
 	// The same change again writes nothing.
-	r = m.mustRun("visit", "edit", pine[:8], "--outcome", "signed")
-	if !strings.Contains(r.stderr, "no revision written") {
-		t.Errorf("repeated edit stderr = %q, want it to say nothing was written", r.stderr)
+	r = m.MustRun("visit", "edit", pine[:8], "--outcome", "signed")
+	if !strings.Contains(r.Stderr, "no revision written") {
+		t.Errorf("repeated edit stderr = %q, want it to say nothing was written", r.Stderr)
 	}
 
 	var hist []map[string]any
-	m.jsonOf(&hist, "visit", "show", pine, "--history")
+	m.JSON(&hist, "visit", "show", pine, "--history")
 	if len(hist) != 2 {
 		t.Fatalf("history has %d revisions, want 2", len(hist))
 	}
@@ -362,12 +289,12 @@ func TestEditAndDeleteKeepHistory(t *testing.T) {
 		}
 	}
 
-	r = m.mustRun("visit", "delete", pine[:8], "--yes")
-	if !strings.Contains(r.stderr, "tombstone at revision 3") {
-		t.Errorf("delete stderr = %q", r.stderr)
+	r = m.MustRun("visit", "delete", pine[:8], "--yes")
+	if !strings.Contains(r.Stderr, "tombstone at revision 3") {
+		t.Errorf("delete stderr = %q", r.Stderr)
 	}
 	var list []map[string]any
-	m.jsonOf(&list, "visit", "list")
+	m.JSON(&list, "visit", "list")
 	if len(list) != 2 {
 		t.Errorf("list has %d visits after a delete, want 2", len(list))
 	}
@@ -377,12 +304,12 @@ func TestEditAndDeleteKeepHistory(t *testing.T) {
 		}
 	}
 	hist = nil
-	m.jsonOf(&hist, "visit", "show", pine, "--history")
+	m.JSON(&hist, "visit", "show", pine, "--history")
 	if len(hist) != 3 || hist[2]["deleted"] != true || hist[2]["outcome"] != "signed" || hist[1]["deleted"] != nil {
 		t.Errorf("history after delete = %v, want 3 revisions, the last a tombstone of revision 2", hist)
 	}
 	var shown map[string]any
-	m.jsonOf(&shown, "visit", "show", pine)
+	m.JSON(&shown, "visit", "show", pine)
 	if shown["deleted"] != true || shown["revision"] != 3.0 {
 		t.Errorf("show of a deleted visit = %v, want its tombstone", shown)
 	}
@@ -394,14 +321,14 @@ func TestEditAndDeleteKeepHistory(t *testing.T) {
 		{[]string{"visit", "delete", pine, "--yes"}, "visit is deleted"},
 		{[]string{"visit", "edit", pine, "--notes", "again"}, "visit is deleted"},
 	} {
-		r := m.run(tt.args...)
-		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tt.want) {
-			t.Errorf("%s: exit %d, stderr %q; want 1 and %q", strings.Join(tt.args, " "), r.code, r.stderr, tt.want)
+		r := m.Run(tt.args...)
+		if r.Code != cli.ExitFailure || !strings.Contains(r.Stderr, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and %q", strings.Join(tt.args, " "), r.Code, r.Stderr, tt.want)
 		}
 	}
 
 	// Export leaves deleted visits out; the others are untouched.
-	exported := m.mustRun("visit", "export").stdout
+	exported := m.MustRun("visit", "export").Stdout
 	if strings.Contains(exported, pine) || strings.Count(exported, "\n") != 3 {
 		t.Errorf("export after delete =\n%s\nwant a header and the 2 live visits", exported)
 	}
@@ -410,13 +337,13 @@ func TestEditAndDeleteKeepHistory(t *testing.T) {
 func TestDeleteNeedsYesWithoutATerminal(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	ids := logAll(m)
-	r := m.run("visit", "delete", ids[0])
-	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "--yes") {
-		t.Errorf("delete without --yes: exit %d, stderr %q; want 2 naming --yes", r.code, r.stderr)
+	ids := logAll(t, m)
+	r := m.Run("visit", "delete", ids[0])
+	if r.Code != cli.ExitUsage || !strings.Contains(r.Stderr, "--yes") {
+		t.Errorf("delete without --yes: exit %d, stderr %q; want 2 naming --yes", r.Code, r.Stderr)
 	}
 	var list []map[string]any
-	m.jsonOf(&list, "visit", "list")
+	m.JSON(&list, "visit", "list")
 	if len(list) != 3 {
 		t.Errorf("list has %d visits after a refused delete, want 3", len(list))
 	}
@@ -425,7 +352,7 @@ func TestDeleteNeedsYesWithoutATerminal(t *testing.T) {
 func TestListOutput(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	ids := logAll(m)
+	ids := logAll(t, m)
 	tests := []struct {
 		name    string
 		args    []string
@@ -444,7 +371,7 @@ func TestListOutput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// Not parallel: the subtests share m's random stream.
 			var got []map[string]any
-			m.jsonOf(&got, append([]string{"visit", "list"}, tt.args...)...)
+			m.JSON(&got, append([]string{"visit", "list"}, tt.args...)...)
 			var gotIDs []string
 			for _, v := range got {
 				gotIDs = append(gotIDs, v["id"].(string))
@@ -456,10 +383,10 @@ func TestListOutput(t *testing.T) {
 	}
 
 	t.Run("piped table", func(t *testing.T) {
-		r := m.mustRun("visit", "list")
-		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		r := m.MustRun("visit", "list")
+		lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 		if len(lines) != 4 || lines[0] != "ID\tDATE\tBUILDING\tCITY\tCONTACT\tOUTCOME\tFOLLOW-UP\tREP" {
-			t.Fatalf("piped list =\n%s\nwant a tab-separated header and 3 rows", r.stdout)
+			t.Fatalf("piped list =\n%s\nwant a tab-separated header and 3 rows", r.Stdout)
 		}
 		want := ids[0][:8] + "\t2026-11-20\tElm Court\tSpringfield\tAna Ruiz (manager)\tinterested\t\tDana Reyes"
 		if lines[3] != want {
@@ -467,9 +394,9 @@ func TestListOutput(t *testing.T) {
 		}
 	})
 	t.Run("limit note", func(t *testing.T) {
-		r := m.mustRun("visit", "list", "--limit", "1")
-		if strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stderr, "showing the first 1") {
-			t.Errorf("list --limit 1: stdout %q, stderr %q", r.stdout, r.stderr)
+		r := m.MustRun("visit", "list", "--limit", "1")
+		if strings.Count(r.Stdout, "\n") != 2 || !strings.Contains(r.Stderr, "showing the first 1") {
+			t.Errorf("list --limit 1: stdout %q, stderr %q", r.Stdout, r.Stderr)
 		}
 	})
 }
@@ -477,9 +404,9 @@ func TestListOutput(t *testing.T) {
 func TestStats(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	logAll(m)
+	logAll(t, m)
 	// A second offer in the same kind and currency adds up; cents are kept.
-	m.mustRun("visit", "log", "--rep", "Sam Lee", "--building", "Ash Yard", "--address", "9 Ash Ln", "--city", "Shelbyville",
+	m.MustRun("visit", "log", "--rep", "Sam Lee", "--building", "Ash Yard", "--address", "9 Ash Ln", "--city", "Shelbyville",
 		"--units", "12", "--contact", "Cy Diaz", "--role", "superintendent", "--outcome", "not-interested",
 		"--objection", "cost,privacy", "--incentive", "gift-card:49.50:USD", "--follow-up", "2026-11-23", "--when", "2026-11-22 11:00")
 
@@ -510,7 +437,7 @@ func TestStats(t *testing.T) {
 		Overall repStats   `json:"overall"`
 		Reps    []repStats `json:"reps"`
 	}
-	m.jsonOf(&got, "visit", "stats")
+	m.JSON(&got, "visit", "stats")
 
 	want := repStats{
 		Visits: 4, Buildings: 4,
@@ -541,16 +468,16 @@ func TestStats(t *testing.T) {
 	var signed struct {
 		Overall repStats `json:"overall"`
 	}
-	m.jsonOf(&signed, "visit", "stats", "--rep", "Dana Reyes", "--outcome", "interested")
+	m.JSON(&signed, "visit", "stats", "--rep", "Dana Reyes", "--outcome", "interested")
 	if signed.Overall.Visits != 1 || signed.Overall.Incentives[0].Total != "100.00" || signed.Overall.Funnel[3].Percent != 100 {
 		t.Errorf("stats for Dana's interested visits = %+v", signed.Overall)
 	}
 
 	// The table form says the same.
-	r := m.mustRun("visit", "stats")
+	r := m.MustRun("visit", "stats")
 	for _, want := range []string{"4 visit(s) to 4 building(s); 1 follow-up(s) due by 2026-11-25", "gift-card\tUSD\t2\t149.50", "cost\t2"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("stats table =\n%s\nwant it to contain %q", r.stdout, want)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("stats table =\n%s\nwant it to contain %q", r.Stdout, want)
 		}
 	}
 }
@@ -559,7 +486,7 @@ func TestStatsOfNothing(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
 	var got map[string]any
-	m.jsonOf(&got, "visit", "stats")
+	m.JSON(&got, "visit", "stats")
 	overall := got["overall"].(map[string]any)
 	if overall["visits"] != 0.0 || got["reps"] == nil || len(got["reps"].([]any)) != 0 {
 		t.Errorf("stats of an empty store = %v, want zero visits and an empty (not null) reps list", got)
@@ -577,49 +504,49 @@ func TestStatsOfNothing(t *testing.T) {
 func TestImportBetweenMachines(t *testing.T) {
 	t.Parallel()
 	a, b, c := newMachine(t), newMachine(t), newMachine(t)
-	ids := logAll(a)
+	ids := logAll(t, a)
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "first.csv"), filepath.Join(dir, "second.csv")
-	a.mustRun("visit", "export", "-o", first)
-	if r := b.mustRun("visit", "import", first); !strings.Contains(r.stderr, "3 new") {
-		t.Errorf("first import on b: %q", r.stderr)
+	a.MustRun("visit", "export", "-o", first)
+	if r := b.MustRun("visit", "import", first); !strings.Contains(r.Stderr, "3 new") {
+		t.Errorf("first import on b: %q", r.Stderr)
 	}
 
-	a.mustRun("visit", "edit", ids[0], "--outcome", "signed")
-	a.mustRun("visit", "export", "-o", second)
+	a.MustRun("visit", "edit", ids[0], "--outcome", "signed")
+	a.MustRun("visit", "export", "-o", second)
 	var res map[string]float64
-	b.jsonOf(&res, "visit", "import", second)
+	b.JSON(&res, "visit", "import", second)
 	if res["added"] != 0 || res["updated"] != 1 || res["unchanged"] != 2 || res["older"] != 0 {
 		t.Errorf("second import on b = %v, want 1 updated and 2 unchanged", res)
 	}
 	var onA, onB []map[string]any
-	a.jsonOf(&onA, "visit", "list")
-	b.jsonOf(&onB, "visit", "list")
+	a.JSON(&onA, "visit", "list")
+	b.JSON(&onB, "visit", "list")
 	if !reflect.DeepEqual(onA, onB) {
 		t.Errorf("after the imports b differs from a:\na %v\nb %v", onA, onB)
 	}
 
 	// c gets the newer file first: the older revision then arrives as history.
-	c.mustRun("visit", "import", second)
+	c.MustRun("visit", "import", second)
 	res = nil
-	c.jsonOf(&res, "visit", "import", first)
+	c.JSON(&res, "visit", "import", first)
 	if res["added"] != 0 || res["older"] != 1 || res["unchanged"] != 2 {
 		t.Errorf("import of the older file on c = %v, want 1 older and 2 unchanged", res)
 	}
 	var hist []map[string]any
-	c.jsonOf(&hist, "visit", "show", ids[0], "--history")
+	c.JSON(&hist, "visit", "show", ids[0], "--history")
 	if len(hist) != 2 || hist[0]["outcome"] != "interested" || hist[1]["outcome"] != "signed" {
 		t.Errorf("history on c = %v, want revision 1 interested then 2 signed", hist)
 	}
 	var onC []map[string]any
-	c.jsonOf(&onC, "visit", "list")
+	c.JSON(&onC, "visit", "list")
 	if !reflect.DeepEqual(onA, onC) {
 		t.Errorf("c differs from a:\na %v\nc %v", onA, onC)
 	}
 
 	// A file that says something else under a stored id and revision is
 	// refused, not merged.
-	rows, err := csv.NewReader(strings.NewReader(a.mustRun("visit", "export").stdout)).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(a.MustRun("visit", "export").Stdout)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,12 +559,12 @@ func TestImportBetweenMachines(t *testing.T) {
 	if err := os.WriteFile(forged, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := b.run("visit", "import", forged)
-	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "line 2") || !strings.Contains(r.stderr, "different content") {
-		t.Errorf("import of a changed revision: exit %d, stderr %q; want 1 naming line 2", r.code, r.stderr)
+	r := b.Run("visit", "import", forged)
+	if r.Code != cli.ExitFailure || !strings.Contains(r.Stderr, "line 2") || !strings.Contains(r.Stderr, "different content") {
+		t.Errorf("import of a changed revision: exit %d, stderr %q; want 1 naming line 2", r.Code, r.Stderr)
 	}
 	var still []map[string]any
-	b.jsonOf(&still, "visit", "list")
+	b.JSON(&still, "visit", "list")
 	if !reflect.DeepEqual(onA, still) {
 		t.Errorf("a refused import changed b")
 	}
@@ -656,27 +583,27 @@ func TestImportWithoutIDs(t *testing.T) {
 	}
 	m := newMachine(t)
 	var res map[string]float64
-	m.jsonOf(&res, "visit", "import", file)
+	m.JSON(&res, "visit", "import", file)
 	if res["added"] != 2 {
 		t.Fatalf("first import = %v, want 2 added", res)
 	}
 	var first []map[string]any
-	m.jsonOf(&first, "visit", "list")
+	m.JSON(&first, "visit", "list")
 	res = nil
-	m.jsonOf(&res, "visit", "import", file)
+	m.JSON(&res, "visit", "import", file)
 	if res["added"] != 0 || res["unchanged"] != 2 {
 		t.Errorf("second import = %v, want 2 unchanged", res)
 	}
 	var second []map[string]any
-	m.jsonOf(&second, "visit", "list")
+	m.JSON(&second, "visit", "list")
 	if !reflect.DeepEqual(first, second) {
 		t.Errorf("list changed after importing the same file again:\n%v\n%v", first, second)
 	}
 	// The same file on another machine names the same visits.
 	other := newMachine(t)
-	other.mustRun("visit", "import", file)
+	other.MustRun("visit", "import", file)
 	var there []map[string]any
-	other.jsonOf(&there, "visit", "list")
+	other.JSON(&there, "visit", "list")
 	if len(there) != 2 || there[0]["id"] != first[0]["id"] || there[1]["id"] != first[1]["id"] {
 		t.Errorf("derived ids differ between machines: %v vs %v", there, first)
 	}
@@ -689,19 +616,16 @@ func TestImportWithoutIDs(t *testing.T) {
 func TestImportFromStdin(t *testing.T) {
 	t.Parallel()
 	src := newMachine(t)
-	logAll(src)
-	exported := src.mustRun("visit", "export", "--format", "json").stdout
+	logAll(t, src)
+	exported := src.MustRun("visit", "export", "--format", "json").Stdout
 
 	m := newMachine(t)
-	ios, in, _, errOut := cmdutil.Test()
-	in.WriteString(exported)
-	f := &cmdutil.Factory{IO: ios, Now: func() time.Time { return runNow }, Rand: m.rand,
-		Getenv: func(k string) string { return m.env[k] }, GOOS: runtime.GOOS, Log: slog.New(slog.DiscardHandler)}
-	if code := cli.Run(context.Background(), f, []string{"visit", "import", "--format", "json", "-"}); code != 0 {
-		t.Fatalf("import from stdin: exit %d, %s", code, errOut)
+	r := m.RunIn(exported, "visit", "import", "--format", "json", "-")
+	if r.Code != 0 {
+		t.Fatalf("import from stdin: exit %d, %s", r.Code, r.Stderr)
 	}
-	if !strings.Contains(errOut.String(), "imported stdin: 3 new") {
-		t.Errorf("stderr = %q", errOut)
+	if !strings.Contains(r.Stderr, "imported stdin: 3 new") {
+		t.Errorf("stderr = %q", r.Stderr)
 	}
 }
 
@@ -727,16 +651,16 @@ func TestFollowUpDatesAreLocal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m := newMachine(t)
-			m.now = tt.now
-			r := m.run("visit", "log", "--rep", "Dana Reyes", "--building", "Elm Court", "--address", "12 Elm St", "--city", "Springfield",
+			m.Now = tt.now
+			r := m.Run("visit", "log", "--rep", "Dana Reyes", "--building", "Elm Court", "--address", "12 Elm St", "--city", "Springfield",
 				"--units", "24", "--contact", "Ana Ruiz", "--role", "manager", "--outcome", "follow-up", "--follow-up", tt.follow)
 			var problems []string
 			switch {
-			case tt.wantOK && r.code != 0:
-				problems = append(problems, "visit log at "+tt.now.String()+" with --follow-up "+tt.follow+": "+r.stderr)
-			case !tt.wantOK && (r.code != cli.ExitUsage || !strings.Contains(r.stderr, "is before the visit")):
+			case tt.wantOK && r.Code != 0:
+				problems = append(problems, "visit log at "+tt.now.String()+" with --follow-up "+tt.follow+": "+r.Stderr)
+			case !tt.wantOK && (r.Code != cli.ExitUsage || !strings.Contains(r.Stderr, "is before the visit")):
 				problems = append(problems, "visit log at "+tt.now.String()+" with --follow-up "+tt.follow+
-					" was accepted (exit "+strconv.Itoa(r.code)+"); the follow-up is before the visit's local date")
+					" was accepted (exit "+strconv.Itoa(r.Code)+"); the follow-up is before the visit's local date")
 			}
 			for _, p := range problems {
 				t.Error(p)
@@ -762,16 +686,16 @@ func TestDeleteAsksAtATerminal(t *testing.T) {
 		t.Run(strconv.Quote(tt.answer), func(t *testing.T) {
 			t.Parallel()
 			m := newMachine(t)
-			ids := logAll(m)
-			r := m.runTTY(tt.answer, "visit", "delete", ids[0][:8])
-			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantStderr) {
-				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tt.wantCode, tt.wantStderr)
+			ids := logAll(t, m)
+			r := m.RunTTY(tt.answer, "visit", "delete", ids[0][:8])
+			if r.Code != tt.wantCode || !strings.Contains(r.Stderr, tt.wantStderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", r.Code, r.Stderr, tt.wantCode, tt.wantStderr)
 			}
-			if !strings.HasPrefix(r.stderr, "Delete visit "+ids[0][:8]+" (Elm Court, 2026-11-20)? [y/N] ") {
-				t.Errorf("stderr = %q, want the question first", r.stderr)
+			if !strings.HasPrefix(r.Stderr, "Delete visit "+ids[0][:8]+" (Elm Court, 2026-11-20)? [y/N] ") {
+				t.Errorf("stderr = %q, want the question first", r.Stderr)
 			}
 			var list []map[string]any
-			m.jsonOf(&list, "visit", "list")
+			m.JSON(&list, "visit", "list")
 			if deleted := len(list) == 2; deleted != tt.wantDeleted {
 				t.Errorf("deleted = %v, want %v", deleted, tt.wantDeleted)
 			}
@@ -782,15 +706,15 @@ func TestDeleteAsksAtATerminal(t *testing.T) {
 func TestTablesAtATerminal(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	ids := logAll(m)
+	ids := logAll(t, m)
 
-	r := m.runTTY("", "visit", "list")
-	if r.code != 0 {
-		t.Fatalf("visit list at a terminal: exit %d, %s", r.code, r.stderr)
+	r := m.RunTTY("", "visit", "list")
+	if r.Code != 0 {
+		t.Fatalf("visit list at a terminal: exit %d, %s", r.Code, r.Stderr)
 	}
-	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
-	if len(lines) != 5 || strings.Contains(r.stdout, "\t") {
-		t.Fatalf("table =\n%s\nwant a header, a rule and 3 rows, aligned with spaces", r.stdout)
+	lines := strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n")
+	if len(lines) != 5 || strings.Contains(r.Stdout, "\t") {
+		t.Fatalf("table =\n%s\nwant a header, a rule and 3 rows, aligned with spaces", r.Stdout)
 	}
 	// Headers are shown as written (tablewriter would otherwise re-space FOLLOW-UP).
 	for _, h := range []string{"ID", "DATE", "BUILDING", "FOLLOW-UP", "REP"} {
@@ -803,8 +727,8 @@ func TestTablesAtATerminal(t *testing.T) {
 	}
 	t.Run("fixed-width cells are not cut", func(t *testing.T) {
 		for _, want := range []string{"2026-11-22", "2026-11-24", "interested"} {
-			if !strings.Contains(r.stdout, want) {
-				t.Errorf("visit list at 100 columns cuts %q:\n%s", want, r.stdout)
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("visit list at 100 columns cuts %q:\n%s", want, r.Stdout)
 			}
 		}
 	})
@@ -820,11 +744,11 @@ func TestTablesAtATerminal(t *testing.T) {
 		}
 	})
 	t.Run("a table that fits is not cut", func(t *testing.T) {
-		r := m.runTTY("", "visit", "stats")
-		if r.code != 0 || !strings.Contains(r.stdout, "OUTCOME") {
-			t.Fatalf("visit stats at a terminal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		r := m.RunTTY("", "visit", "stats")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "OUTCOME") {
+			t.Fatalf("visit stats at a terminal: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
-		for _, l := range strings.Split(r.stdout, "\n") {
+		for _, l := range strings.Split(r.Stdout, "\n") {
 			if len([]rune(l)) < 100 && strings.Contains(l, "…") {
 				t.Errorf("line %q is cut although it fits in 100 columns", l)
 			}
@@ -835,8 +759,8 @@ func TestTablesAtATerminal(t *testing.T) {
 func TestShowText(t *testing.T) {
 	t.Parallel()
 	m := newMachine(t)
-	ids := logAll(m)
-	r := m.mustRun("visit", "show", ids[0][:6])
+	ids := logAll(t, m)
+	r := m.MustRun("visit", "show", ids[0][:6])
 	for _, want := range []string{
 		"visit       " + ids[0] + "\n",
 		"revision 1, recorded ",
@@ -846,12 +770,12 @@ func TestShowText(t *testing.T) {
 		"objections  privacy, tenant-notice\n",
 		"incentive   gift-card:100:USD\n",
 	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("visit show =\n%s\nwant it to contain %q", r.stdout, want)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("visit show =\n%s\nwant it to contain %q", r.Stdout, want)
 		}
 	}
 	// Empty fields are left out.
-	if strings.Contains(r.stdout, "follow-up") || strings.Contains(r.stdout, "phone") {
-		t.Errorf("visit show prints empty fields:\n%s", r.stdout)
+	if strings.Contains(r.Stdout, "follow-up") || strings.Contains(r.Stdout, "phone") {
+		t.Errorf("visit show prints empty fields:\n%s", r.Stdout)
 	}
 }
