@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
+	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	"github.com/latchkey/latchkey/internal/cli/version"
 	visitcmd "github.com/latchkey/latchkey/internal/cli/visit"
 	"github.com/latchkey/latchkey/internal/config"
@@ -57,6 +58,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		NewCmdCompletion(root),
 		configcmd.NewCmdConfig(f),
 		visitcmd.NewCmdVisit(f),
+		simcmd.NewCmdSim(f),
 	)
 	groupCommands(root)
 	return root

@@ -1,0 +1,238 @@
+// Package sim is `latchkey sim`: a virtual unit on a pseudo-terminal, for
+// training and for tests without hardware. The unit lives in internal/sim;
+// this command turns flags into its options and reports where it is.
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/fsutil"
+	"github.com/latchkey/latchkey/internal/paths"
+	"github.com/latchkey/latchkey/internal/sim"
+)
+
+// Options are what `latchkey sim` runs with.
+type Options struct {
+	IO     *cmdutil.IO
+	JSON   func() bool
+	Dirs   func() (paths.Dirs, error)
+	Log    func() *slog.Logger
+	Now    func() time.Time
+	Getpid func() int
+
+	Link       string
+	State      string
+	Baud       int
+	BufSize    int
+	BufCount   int
+	Seed       uint64
+	ResetDelay time.Duration
+	Faults     sim.Faults
+
+	stall, reboot, pull string
+}
+
+const long = `Run a virtual unit on a pseudo-terminal: a device that speaks SMP over a
+serial port as a unit does (OS, image management, statistics and settings
+groups; MCUboot-style image slots), for training and for testing latchkey
+without hardware. Point any latchkey command at the printed link path with
+--port. It serves until interrupted (Ctrl-C) or terminated.
+
+The link path is a symlink to the pty. A reset, a reboot fault or a cable
+pull closes the pty and, after a delay, creates a new one and re-points the
+link, as a USB device re-enumerates; clients reopen the link.
+
+Without --state the unit's memory (identity, image slots, a partly uploaded
+image, settings, event log) lives in memory and is gone on exit; with
+--state DIR it is kept in DIR, written crash-safely, and the link defaults
+to DIR/tty. The identity is derived from --seed on first start.
+
+Faults (all reproducible with --seed):
+  --noise RATE          flip one bit of a byte with this probability, both ways
+  --drop RATE           lose a byte with this probability, both ways
+  --chatter RATE        print a console log line after a response with this
+                        probability; --chatter-every D prints one every D
+  --stall WHEN          answer nothing, and lose what arrives, for --stall-for
+  --reboot-at WHEN      reboot instead of answering that request
+  --pull-at WHEN        handle that request, then pull the cable (its answer
+                        is lost); --pull-after-bytes N pulls it once N bytes
+                        crossed the line; the port is back after --pull-for
+WHEN is a request count (20: the 20th request), an operation (upload), or an
+operation and occurrence (upload#5); operations: echo, taskstat, datetime,
+reset, params, info, image-state, upload, erase, slot-info, stats-read,
+stats-list, settings, settings-delete, or GROUP:ID such as 64:1.
+
+While it runs, the sim writes <cache dir>/sims/<pid>.json so 'latchkey
+ports' can list it; the file is removed on exit.`
+
+// NewCmdSim is `latchkey sim`.
+func NewCmdSim(f *cmdutil.Factory) *cobra.Command { return newCmdSim(f, nil) }
+
+func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{
+		IO:     f.IO,
+		JSON:   func() bool { return f.Global.JSON },
+		Dirs:   f.Dirs,
+		Log:    func() *slog.Logger { return f.Log },
+		Now:    f.Now,
+		Getpid: os.Getpid,
+	}
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run a virtual unit on a pseudo-terminal",
+		Long:  long,
+		Example: `  latchkey sim
+  latchkey sim --link /tmp/unit --state ~/units/demo --seed 7
+  latchkey sim --baud 115200 --buf-size 384
+  latchkey sim --noise 0.001 --chatter 0.2 --pull-at upload#10 --pull-for 3s`,
+		Args: cmdutil.NoArgs("it takes flags only"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			for _, t := range []struct {
+				flag string
+				in   string
+				out  *sim.Trigger
+			}{{"--stall", opts.stall, &opts.Faults.Stall}, {"--reboot-at", opts.reboot, &opts.Faults.Reboot}, {"--pull-at", opts.pull, &opts.Faults.Pull}} {
+				if *t.out, err = sim.ParseTrigger(t.in); err != nil {
+					return cmdutil.Usagef("%s: %v", t.flag, err)
+				}
+			}
+			for _, r := range []struct {
+				flag string
+				v    float64
+			}{{"--noise", opts.Faults.Noise}, {"--drop", opts.Faults.Drop}, {"--chatter", opts.Faults.Chatter}} {
+				if r.v < 0 || r.v > 1 {
+					return cmdutil.Usagef("%s must be a probability between 0 and 1, e.g. 0.001", r.flag)
+				}
+			}
+			if opts.Baud < 0 {
+				return cmdutil.Usagef("--baud must be 0 (unpaced) or a line rate such as 115200")
+			}
+			if opts.BufSize != 0 && (opts.BufSize < 64 || opts.BufSize > 65533) {
+				return cmdutil.Usagef("--buf-size must be between 64 and 65533 bytes")
+			}
+			if opts.BufCount < 0 {
+				return cmdutil.Usagef("--buf-count must be 1 or more")
+			}
+			if opts.Faults.PullAfterBytes < 0 {
+				return cmdutil.Usagef("--pull-after-bytes must be 0 (never) or more")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return simRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Link, "link", "", "make this path a symlink to the pty (default: DIR/tty with --state, else a path under $TMPDIR; printed)")
+	fl.StringVar(&opts.State, "state", "", "keep the unit's memory in this directory across restarts")
+	fl.IntVar(&opts.Baud, "baud", 0, "pace bytes both ways as a UART at this rate would, 8N1 (0: unpaced)")
+	fl.IntVar(&opts.BufSize, "buf-size", sim.DefaultBufSize, "buffer size (buf_size) to advertise, in bytes")
+	fl.IntVar(&opts.BufCount, "buf-count", sim.DefaultBufCount, "buffer count (buf_count) to advertise")
+	fl.Uint64Var(&opts.Seed, "seed", 1, "seed for the identity of a new unit and for every fault")
+	fl.DurationVar(&opts.ResetDelay, "reset-delay", sim.DefaultResetDelay, "how long the port is gone after a reset")
+	fl.Float64Var(&opts.Faults.Noise, "noise", 0, "probability of a bit flip in each byte, both ways")
+	fl.Float64Var(&opts.Faults.Drop, "drop", 0, "probability of losing each byte, both ways")
+	fl.Float64Var(&opts.Faults.Chatter, "chatter", 0, "probability of a console log line after each response")
+	fl.DurationVar(&opts.Faults.ChatterEvery, "chatter-every", 0, "print a console log line at this interval (0: never)")
+	fl.StringVar(&opts.stall, "stall", "", "stop answering at WHEN (a request count, an operation, or operation#n)")
+	fl.DurationVar(&opts.Faults.StallFor, "stall-for", sim.DefaultStallFor, "how long a stall lasts")
+	fl.StringVar(&opts.reboot, "reboot-at", "", "reboot the unit at WHEN instead of answering")
+	fl.StringVar(&opts.pull, "pull-at", "", "pull the cable at WHEN, after handling that request")
+	fl.Int64Var(&opts.Faults.PullAfterBytes, "pull-after-bytes", 0, "pull the cable once this many bytes crossed the line (0: never)")
+	fl.DurationVar(&opts.Faults.PullFor, "pull-for", sim.DefaultPullFor, "how long a pulled cable stays out")
+	return cmd
+}
+
+// Running describes a running sim. It is what `--json` prints on start and
+// what the discovery file holds.
+//
+// The discovery file is <cache dir>/sims/<pid>.json (cache dir as in
+// 'latchkey config path'), one per running sim, written atomically when the
+// port appears or reappears and removed when the sim exits. 'latchkey
+// ports' lists the files whose pid is alive and whose link exists; a file
+// left by a killed sim has a dead pid and is ignored (and may be removed).
+type Running struct {
+	Link    string    `json:"link"`
+	PTY     string    `json:"pty"`
+	PID     int       `json:"pid"`
+	Serial  string    `json:"serial"`
+	State   string    `json:"state,omitempty"`
+	Started time.Time `json:"started"`
+}
+
+func simRun(ctx context.Context, opts *Options) error {
+	pid := opts.Getpid()
+	link := opts.Link
+	if link == "" {
+		if opts.State != "" {
+			link = filepath.Join(opts.State, "tty")
+		} else {
+			link = filepath.Join(os.TempDir(), "latchkey-sim-"+strconv.Itoa(pid))
+		}
+	}
+	if abs, err := filepath.Abs(link); err == nil {
+		link = abs
+	}
+	unit, err := sim.Open(sim.Config{Dir: opts.State, Seed: opts.Seed})
+	if err != nil {
+		return cmdutil.WithHint(err, "fix or move the state directory, or drop --state for a unit in memory")
+	}
+	discovery := ""
+	if d, err := opts.Dirs(); err == nil {
+		discovery = filepath.Join(d.Cache, "sims", strconv.Itoa(pid)+".json")
+		defer func() { _ = os.Remove(discovery) }()
+	}
+	run := Running{Link: link, PID: pid, Serial: unit.Identity().Serial, State: opts.State, Started: opts.Now().UTC()}
+	var printErr error
+	onLink := func(li sim.LinkInfo) {
+		run.PTY = li.PTY
+		if discovery != "" {
+			if err := fsutil.WriteFile(discovery, 0o600, func(w io.Writer) error {
+				return json.NewEncoder(w).Encode(run)
+			}); err != nil {
+				opts.Log().Warn("could not write the discovery file", "err", err)
+			}
+		}
+		if li.Up > 1 {
+			fmt.Fprintf(opts.IO.ErrOut, "port back on %s (%s)\n", li.Link, li.PTY)
+			return
+		}
+		if opts.JSON() {
+			printErr = cmdutil.WriteJSON(opts.IO.Out, run)
+		} else {
+			_, printErr = fmt.Fprintln(opts.IO.Out, link)
+			fmt.Fprintf(opts.IO.ErrOut, "virtual unit %s on %s (%s); Ctrl-C stops it\n", run.Serial, link, li.PTY)
+		}
+	}
+	err = sim.Serve(ctx, sim.Options{
+		Unit:       unit,
+		Link:       link,
+		Baud:       opts.Baud,
+		Params:     sim.Params{BufSize: opts.BufSize, BufCount: opts.BufCount},
+		Faults:     opts.Faults,
+		Seed:       opts.Seed,
+		ResetDelay: opts.ResetDelay,
+		OnLink:     onLink,
+		Log:        opts.Log(),
+	})
+	if err != nil {
+		return err
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		fmt.Fprintln(opts.IO.ErrOut, "virtual unit stopped")
+	}
+	return printErr
+}

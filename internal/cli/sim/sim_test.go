@@ -1,0 +1,168 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/serialport"
+	"github.com/latchkey/latchkey/internal/sim"
+	"github.com/latchkey/latchkey/internal/smp"
+)
+
+func testFactory(t *testing.T) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	home := t.TempDir()
+	ios, _, out, errOut := cmdutil.Test()
+	return &cmdutil.Factory{
+		IO:     ios,
+		Now:    time.Now,
+		Getenv: func(k string) string { return map[string]string{"LATCHKEY_HOME": home}[k] },
+		GOOS:   runtime.GOOS,
+		Log:    slog.New(slog.DiscardHandler),
+	}, out, errOut
+}
+
+// lockedBuffer is written by the running command and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}
+
+func (l *lockedBuffer) String() string { return string(l.Bytes()) }
+
+func TestNewCmdSim(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args    string
+		wantErr string
+		check   func(*testing.T, *Options)
+	}{
+		{args: "", check: func(t *testing.T, o *Options) {
+			if o.BufSize != 2048 || o.BufCount != 4 || o.Baud != 0 || o.Seed != 1 {
+				t.Errorf("defaults %+v", o)
+			}
+		}},
+		{args: "--link /tmp/u --state /tmp/s --baud 115200 --buf-size 384 --buf-count 2 --seed 9", check: func(t *testing.T, o *Options) {
+			if o.Link != "/tmp/u" || o.State != "/tmp/s" || o.Baud != 115200 || o.BufSize != 384 || o.BufCount != 2 || o.Seed != 9 {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: "--noise 0.01 --drop 0.02 --chatter 0.5 --chatter-every 1s --stall upload#2 --stall-for 5s --reboot-at 30 --pull-at 64:1 --pull-after-bytes 4096 --pull-for 1s", check: func(t *testing.T, o *Options) {
+			f := o.Faults
+			if f.Noise != 0.01 || f.Drop != 0.02 || f.Chatter != 0.5 || f.ChatterEvery != time.Second ||
+				f.Stall != (sim.Trigger{Op: "upload", Nth: 2}) || f.StallFor != 5*time.Second ||
+				f.Reboot != (sim.Trigger{After: 30}) || f.Pull != (sim.Trigger{Op: "64:1", Nth: 1}) ||
+				f.PullAfterBytes != 4096 || f.PullFor != time.Second {
+				t.Errorf("faults %+v", f)
+			}
+		}},
+		{args: "--noise 2", wantErr: "--noise must be a probability"},
+		{args: "--stall fly", wantErr: "--stall: trigger"},
+		{args: "--buf-size 10", wantErr: "--buf-size"},
+		{args: "extra", wantErr: "takes flags only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			t.Parallel()
+			f, _, _ := testFactory(t)
+			var got *Options
+			cmd := newCmdSim(f, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.args))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+// TestSimRun starts the command, reads {"link","pty"} from its JSON
+// output, talks to the unit through the link, checks the discovery file,
+// and stops it as SIGINT would.
+func TestSimRun(t *testing.T) {
+	t.Parallel()
+	f, _, _ := testFactory(t)
+	state := t.TempDir()
+	out := &lockedBuffer{}
+	ios := *f.IO
+	ios.Out, ios.ErrOut = out, &lockedBuffer{}
+	opts := &Options{
+		IO: &ios, JSON: func() bool { return true }, Dirs: f.Dirs, Log: func() *slog.Logger { return f.Log },
+		Now: time.Now, Getpid: func() int { return 4242 },
+		State: state, Seed: 5, ResetDelay: 50 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- simRun(ctx, opts) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("simRun: %v", err)
+		}
+		d, _ := f.Dirs()
+		if _, err := os.Stat(filepath.Join(d.Cache, "sims", "4242.json")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("discovery file left behind: %v", err)
+		}
+	}()
+	var run Running
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if err := json.Unmarshal(out.Bytes(), &run); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no JSON on stdout: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if run.Link != filepath.Join(state, "tty") || !strings.HasPrefix(run.PTY, "/dev/") || run.PID != 4242 {
+		t.Fatalf("start output %+v", run)
+	}
+	d, _ := f.Dirs()
+	b, err := os.ReadFile(filepath.Join(d.Cache, "sims", "4242.json"))
+	if err != nil || !bytes.Contains(b, []byte(run.Link)) {
+		t.Fatalf("discovery file: %s, %v", b, err)
+	}
+	p, err := serialport.Open(run.Link, serialport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := smp.NewClient(p, smp.ClientOptions{Timeout: 2 * time.Second})
+	defer c.Close()
+	if r, err := c.Echo(context.Background(), "cli"); err != nil || r != "cli" {
+		t.Fatalf("echo through the command's link: %q, %v", r, err)
+	}
+}
