@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
+	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	"github.com/latchkey/latchkey/internal/cli/version"
 	visitcmd "github.com/latchkey/latchkey/internal/cli/visit"
@@ -58,6 +59,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		NewCmdCompletion(root),
 		configcmd.NewCmdConfig(f),
 		visitcmd.NewCmdVisit(f),
+		portscmd.NewCmdPorts(f, nil),
 		simcmd.NewCmdSim(f),
 	)
 	groupCommands(root)

@@ -42,10 +42,11 @@ func TestKeys(t *testing.T) {
 		t.Error("Keys() is not sorted by name")
 	}
 	wantEnv := map[string]string{
-		"list.limit": "LATCHKEY_LIST_LIMIT",
-		"no-color":   "LATCHKEY_NO_COLOR",
-		"rep":        "LATCHKEY_REP",
-		"verbose":    "LATCHKEY_VERBOSE",
+		"list.limit":  "LATCHKEY_LIST_LIMIT",
+		"no-color":    "LATCHKEY_NO_COLOR",
+		"rep":         "LATCHKEY_REP",
+		"unit.usb-id": "LATCHKEY_UNIT_USB_ID",
+		"verbose":     "LATCHKEY_VERBOSE",
 	}
 	if len(keys) != len(wantEnv) {
 		t.Errorf("Keys() has %d keys, want %d", len(keys), len(wantEnv))
@@ -502,6 +503,7 @@ func TestSetRoundTrip(t *testing.T) {
 	}
 	wantValues := map[string]string{
 		"rep": "Ana Lima file", "verbose": "true file", "list.limit": "25 file", "no-color": "false default",
+		"unit.usb-id": "1209:0001 default",
 	}
 	if !mapsEqual(got, wantValues) {
 		t.Errorf("List() = %v, want %v", got, wantValues)
@@ -670,6 +672,7 @@ func TestList(t *testing.T) {
 		{Value: "abc", Source: SourceEnv},
 		{Value: "true", Source: SourceEnv},
 		{Value: "ana", Source: SourceDefault},
+		{Value: "1209:0001", Source: SourceDefault},
 		{Value: "true", Source: SourceFile},
 	}
 	keys := Keys()

@@ -69,6 +69,10 @@ func Keys() []Key {
 			defaultEnv: "USER USERNAME",
 		},
 		{
+			Name: "unit.usb-id", Kind: String, Default: "1209:0001",
+			Help: "USB VID:PID a latchkey unit enumerates with (pid.codes test pair until one is allocated)",
+		},
+		{
 			Name: "verbose", Kind: Bool, Default: "false",
 			Help: "log debug detail to stderr",
 		},

@@ -5,10 +5,8 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
-	"github.com/latchkey/latchkey/internal/fsutil"
 	"github.com/latchkey/latchkey/internal/paths"
 	"github.com/latchkey/latchkey/internal/sim"
 )
@@ -156,23 +153,6 @@ func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 	return cmd
 }
 
-// Running describes a running sim. It is what `--json` prints on start and
-// what the discovery file holds.
-//
-// The discovery file is <cache dir>/sims/<pid>.json (cache dir as in
-// 'latchkey config path'), one per running sim, written atomically when the
-// port appears or reappears and removed when the sim exits. 'latchkey
-// ports' lists the files whose pid is alive and whose link exists; a file
-// left by a killed sim has a dead pid and is ignored (and may be removed).
-type Running struct {
-	Link    string    `json:"link"`
-	PTY     string    `json:"pty"`
-	PID     int       `json:"pid"`
-	Serial  string    `json:"serial"`
-	State   string    `json:"state,omitempty"`
-	Started time.Time `json:"started"`
-}
-
 func simRun(ctx context.Context, opts *Options) error {
 	pid := opts.Getpid()
 	link := opts.Link
@@ -192,17 +172,15 @@ func simRun(ctx context.Context, opts *Options) error {
 	}
 	discovery := ""
 	if d, err := opts.Dirs(); err == nil {
-		discovery = filepath.Join(d.Cache, "sims", strconv.Itoa(pid)+".json")
+		discovery = sim.DiscoveryFile(d.Cache, pid)
 		defer func() { _ = os.Remove(discovery) }()
 	}
-	run := Running{Link: link, PID: pid, Serial: unit.Identity().Serial, State: opts.State, Started: opts.Now().UTC()}
+	run := sim.Running{Link: link, PID: pid, Serial: unit.Identity().Serial, State: opts.State, Started: opts.Now().UTC()}
 	var printErr error
 	onLink := func(li sim.LinkInfo) {
 		run.PTY = li.PTY
 		if discovery != "" {
-			if err := fsutil.WriteFile(discovery, 0o600, func(w io.Writer) error {
-				return json.NewEncoder(w).Encode(run)
-			}); err != nil {
+			if err := sim.Announce(discovery, run); err != nil {
 				opts.Log().Warn("could not write the discovery file", "err", err)
 			}
 		}

@@ -136,7 +136,7 @@ func TestSimRun(t *testing.T) {
 			t.Errorf("discovery file left behind: %v", err)
 		}
 	}()
-	var run Running
+	var run sim.Running
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		if err := json.Unmarshal(out.Bytes(), &run); err == nil {
