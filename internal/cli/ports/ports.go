@@ -44,9 +44,10 @@ type Options struct {
 	Sims func() ([]sim.Running, error)
 }
 
-// NewCmdPorts is `latchkey ports`.
-func NewCmdPorts(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{
+// DefaultOptions reads the unit's VID:PID from the config, enumerates the
+// machine's ports and lists the sims announced in the cache directory.
+func DefaultOptions(f *cmdutil.Factory) *Options {
+	return &Options{
 		IO:   f.IO,
 		JSON: func() bool { return f.Global.JSON },
 		UnitID: func() (serialport.USBID, error) {
@@ -69,6 +70,11 @@ func NewCmdPorts(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 			return sim.ListRunning(d.Cache)
 		},
 	}
+}
+
+// NewCmdPorts is `latchkey ports`.
+func NewCmdPorts(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := DefaultOptions(f)
 	cmd := &cobra.Command{
 		Use:   "ports",
 		Short: "List serial ports and mark the latchkey units on them",
