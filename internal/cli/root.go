@@ -49,6 +49,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return cmdutil.WithHint(&cmdutil.UsageError{Err: plainFlagError(err)}, fmt.Sprintf("see '%s --help'", cmd.CommandPath()))
 	})
+	// Defined here so its help reads like the others; cobra uses it for --version.
+	root.Flags().Bool("version", false, "print the version, commit and build date")
 	pf := root.PersistentFlags()
 	pf.BoolVar(&f.Global.JSON, "json", false, "print data as JSON, for scripts")
 	pf.BoolVar(&noColor, "no-color", false, "turn off colour (also NO_COLOR=1 or config no-color)")

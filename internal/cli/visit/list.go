@@ -72,7 +72,7 @@ field.`,
 	}
 	opts.filters.register(cmd)
 	cmd.Flags().BoolVar(&opts.due, "due", false, "only open follow-ups due today or earlier")
-	cmd.Flags().IntVar(&opts.limit, "limit", 50, "show at most this many visits, 0 for all (default: config list.limit)")
+	cmd.Flags().IntVar(&opts.limit, "limit", 0, "show at most this many visits, 0 for all (default: config list.limit, 50 unless set)")
 	return cmd
 }
 
