@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
+	diagcmd "github.com/latchkey/latchkey/internal/cli/diag"
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	"github.com/latchkey/latchkey/internal/cli/version"
@@ -63,6 +64,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		visitcmd.NewCmdVisit(f),
 		portscmd.NewCmdPorts(f, nil),
 		simcmd.NewCmdSim(f),
+		diagcmd.NewCmdDiag(f),
 	)
 	groupCommands(root)
 	return root

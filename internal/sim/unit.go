@@ -77,10 +77,13 @@ type Upload struct {
 
 // Event is one entry of the unit's event log.
 type Event struct {
-	Seq    uint64    `json:"seq"`
-	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"`
-	Detail string    `json:"detail,omitempty"`
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	// Up is the uptime in seconds when the event happened (group 64
+	// reports it, docs/protocol.md 4.6); 0 in logs written before it was kept.
+	Up     uint64 `json:"up,omitempty"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // State is the unit's persistent memory, what --state keeps across
@@ -388,7 +391,7 @@ func (u *Unit) Reset() error {
 
 func (u *Unit) logLocked(kind, detail string) {
 	u.st.NextEvent++
-	u.st.Events = append(u.st.Events, Event{Seq: u.st.NextEvent, Time: u.clockLocked().UTC(), Kind: kind, Detail: detail})
+	u.st.Events = append(u.st.Events, Event{Seq: u.st.NextEvent, Time: u.clockLocked().UTC(), Up: uint64(u.now().Sub(u.started) / time.Second), Kind: kind, Detail: detail})
 	if n := len(u.st.Events) - maxEvents; n > 0 {
 		u.st.Events = append([]Event(nil), u.st.Events[n:]...)
 	}

@@ -43,18 +43,25 @@ type Options struct {
 
 const long = `Run a virtual unit on a pseudo-terminal: a device that speaks SMP over a
 serial port as a unit does (OS, image management, statistics and settings
-groups; MCUboot-style image slots), for training and for testing latchkey
-without hardware. Point any latchkey command at the printed link path with
---port. It serves until interrupted (Ctrl-C) or terminated.
+groups; MCUboot-style image slots; latchkey's group 64: identity and
+attestation, status, self-tests, write-once key slots, events,
+countersigning, door configuration, decommissioning), for training and for
+testing latchkey without hardware. Point any latchkey command at the
+printed link path with --port. It serves until interrupted (Ctrl-C) or
+terminated.
 
 The link path is a symlink to the pty. A reset, a reboot fault or a cable
 pull closes the pty and, after a delay, creates a new one and re-points the
 link, as a USB device re-enumerates; clients reopen the link.
 
-Without --state the unit's memory (identity, image slots, a partly uploaded
-image, settings, event log) lives in memory and is gone on exit; with
---state DIR it is kept in DIR, written crash-safely, and the link defaults
-to DIR/tty. The identity is derived from --seed on first start.
+Without --state the unit's memory (identity, keys and certificates, image
+slots, a partly uploaded image, key slots, door configuration, settings,
+event log) lives in memory and is gone on exit; with --state DIR it is kept
+in DIR, written crash-safely, and the link defaults to DIR/tty. The
+identity, its keys and a test certificate chain (from a test root derived
+from --seed, which no production build trusts) are derived from --seed on
+first start. Key burning answers SEAL_INVALID until the sealed-key format
+of the provisioning work exists.
 
 Faults (all reproducible with --seed):
   --noise RATE          flip one bit of a byte with this probability, both ways
@@ -69,7 +76,8 @@ Faults (all reproducible with --seed):
 WHEN is a request count (20: the 20th request), an operation (upload), or an
 operation and occurrence (upload#5); operations: echo, taskstat, datetime,
 reset, params, info, image-state, upload, erase, slot-info, stats-read,
-stats-list, settings, settings-delete, or GROUP:ID such as 64:1.
+stats-list, settings, settings-delete, or GROUP:ID such as 64:1 (latchkey's
+group 64: 0 identity, 1 attest, 6 burn, 9 countersign, 11 decommission).
 
 While it runs, the sim writes <cache dir>/sims/<pid>.json so 'latchkey
 ports' can list it; the file is removed on exit.`
@@ -170,6 +178,13 @@ func simRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return cmdutil.WithHint(err, "fix or move the state directory, or drop --state for a unit in memory")
 	}
+	// Group 64, latchkey's own commands. Init makes the identity keys and
+	// certificate chain on the unit's first start, so a failure shows here.
+	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: opts.Seed})
+	ident, err := lk.Init(unit)
+	if err != nil {
+		return cmdutil.WithHint(err, "fix or move the state directory, or drop --state for a unit in memory")
+	}
 	discovery := ""
 	if d, err := opts.Dirs(); err == nil {
 		discovery = sim.DiscoveryFile(d.Cache, pid)
@@ -192,7 +207,7 @@ func simRun(ctx context.Context, opts *Options) error {
 			printErr = cmdutil.WriteJSON(opts.IO.Out, run)
 		} else {
 			_, printErr = fmt.Fprintln(opts.IO.Out, link)
-			fmt.Fprintf(opts.IO.ErrOut, "virtual unit %s on %s (%s); Ctrl-C stops it\n", run.Serial, link, li.PTY)
+			fmt.Fprintf(opts.IO.ErrOut, "virtual unit %s, label %s, on %s (%s); Ctrl-C stops it\n", run.Serial, ident.Label, link, li.PTY)
 		}
 	}
 	err = sim.Serve(ctx, sim.Options{
@@ -203,6 +218,7 @@ func simRun(ctx context.Context, opts *Options) error {
 		Faults:     opts.Faults,
 		Seed:       opts.Seed,
 		ResetDelay: opts.ResetDelay,
+		Extensions: []sim.Extension{lk.Extension()},
 		OnLink:     onLink,
 		Log:        opts.Log(),
 	})
