@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
 	diagcmd "github.com/latchkey/latchkey/internal/cli/diag"
+	fwcmd "github.com/latchkey/latchkey/internal/cli/fw"
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	"github.com/latchkey/latchkey/internal/cli/version"
@@ -65,6 +66,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		portscmd.NewCmdPorts(f, nil),
 		simcmd.NewCmdSim(f),
 		diagcmd.NewCmdDiag(f),
+		fwcmd.NewCmdFw(f),
 	)
 	groupCommands(root)
 	return root

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/smp"
 )
@@ -90,18 +91,80 @@ func chunkBufSize(p smp.Params) int {
 // before an upload gives up on a unit that never takes the data.
 const maxStalls = 4
 
+// maxChunksInFlight is how many upload chunks are sent ahead of the answers
+// (never more than the unit's buf_count). Two hide the turnaround (the unit
+// decodes, writes flash and answers while the next chunk is already on the
+// wire), which is all a serial line gains: more would only be sent in vain
+// after a rewind. Zephyr's UART transport also holds two packets by default
+// (CONFIG_UART_MCUMGR_RX_BUF_COUNT=2).
+const maxChunksInFlight = 2
+
+// writtenPoll is how often startChunk looks whether its request went out.
+const writtenPoll = 100 * time.Microsecond
+
+// chunkCall is one upload request in flight.
+type chunkCall struct {
+	off, n int
+	rsp    ImageUploadResponse
+	err    error
+	done   chan struct{} // closed when rsp and err are set
+}
+
+// startChunk sends the chunk of img at off and returns once the request is
+// written (or failed), so the next chunk follows it on the wire: the unit
+// takes only the chunk at its own offset and answers any other with that
+// offset, so chunks must arrive in order.
+func (u *Unit) startChunk(ctx context.Context, bufSize int, img, sha []byte, off int) (*chunkCall, error) {
+	req := ImageUploadRequest{Off: uint32(off)}
+	timeout := u.opts.ChunkTimeout
+	if off == 0 {
+		req.Len, req.SHA = uint32(len(img)), sha
+		timeout = u.opts.FirstChunkTimeout
+	}
+	body, n, err := chunkFor(bufSize, img, off, func(b []byte) { req.Data = b }, &req)
+	if err != nil {
+		return nil, err
+	}
+	c := &chunkCall{off: off, n: n, done: make(chan struct{})}
+	sent := u.c.Stats().Sent
+	go func() {
+		defer close(c.done)
+		rb, err := u.call(ctx, timeout, smp.OpWrite, GroupImage, ImgUpload, body)
+		if err == nil {
+			c.rsp, err = decodeUpload(rb)
+		}
+		c.err = err
+	}()
+	// smp.Client orders writes by who gets its write lock first, so wait
+	// until this request is on the wire before the next one may race it.
+	t := time.NewTicker(writtenPoll)
+	defer t.Stop()
+	for u.c.Stats().Sent == sent {
+		select {
+		case <-c.done:
+			return c, nil
+		case <-t.C:
+		}
+	}
+	return c, nil
+}
+
 // ImageUpload sends an MCUboot image to the unit's secondary slot (image 0)
 // and checks that the unit now lists an image with img's SHA-256 TLV.
 //
 // Chunks are sized from the unit's buf_size (see ChunkSize). The first
 // request names the upload by the SHA-256 of img; a unit holding part of
 // that upload (after a cable pull or reset) answers with the offset it has,
-// and the upload goes on from there: every chunk is sent at the offset the
-// unit last reported, never one counted here. The first chunk waits up to
+// and the upload goes on from there. After that first answer up to
+// maxChunksInFlight chunks (at most buf_count) are sent ahead, in order, at
+// the offsets the unit will expect if it takes each one; whenever an answer
+// reports another offset than that, the chunks still in flight are let run
+// out (the unit takes none of them) and sending goes on from the offset the
+// unit reported, never one counted here. The first chunk waits up to
 // Options.FirstChunkTimeout, as the unit erases the slot then; later ones
-// Options.ChunkTimeout, each sent again up to Options.ChunkRetries times
-// when no answer comes. progress, if not nil, is called with the bytes the
-// unit has acknowledged.
+// Options.ChunkTimeout, each sent again (from the unit's last offset) up to
+// Options.ChunkRetries times when no answer comes. progress, if not nil, is
+// called with the bytes the unit has acknowledged.
 func (u *Unit) ImageUpload(ctx context.Context, img []byte, progress func(sent, total int)) error {
 	info, err := ParseImage(img)
 	if err != nil {
@@ -114,33 +177,43 @@ func (u *Unit) ImageUpload(ctx context.Context, img []byte, progress func(sent, 
 	if err != nil {
 		return fmt.Errorf("upload image: %w", err)
 	}
-	sha := sha256.Sum256(img)
-	off, stalls, retries := 0, 0, 0
+	window := max(1, min(maxChunksInFlight, int(p.BufCount)))
+	sum := sha256.Sum256(img)
+	var queue []*chunkCall
+	drain := func() {
+		for _, c := range queue {
+			<-c.done
+		}
+		queue = nil
+	}
+	defer drain()
+	off, next, stalls, retries := 0, 0, 0, 0
 	var match *bool
 	for off < len(img) {
-		req := ImageUploadRequest{Off: uint32(off)}
-		timeout := u.opts.ChunkTimeout
-		if off == 0 {
-			req.Len, req.SHA = uint32(len(img)), sha[:]
-			timeout = u.opts.FirstChunkTimeout
+		// Until the unit answered the first chunk its offset is unknown
+		// (it may resume), so that chunk goes alone.
+		for next < len(img) && (len(queue) == 0 || (off > 0 && len(queue) < window)) {
+			c, err := u.startChunk(ctx, chunkBufSize(p), img, sum[:], next)
+			if err != nil {
+				return fmt.Errorf("upload image: %w", err)
+			}
+			queue = append(queue, c)
+			next = c.off + c.n
 		}
-		body, _, err := chunkFor(chunkBufSize(p), img, off, func(b []byte) { req.Data = b }, &req)
-		if err != nil {
-			return fmt.Errorf("upload image: %w", err)
-		}
-		rb, err := u.call(ctx, timeout, smp.OpWrite, GroupImage, ImgUpload, body)
-		if errors.Is(err, smp.ErrTimeout) && retries < u.opts.ChunkRetries && ctx.Err() == nil {
+		c := queue[0]
+		<-c.done
+		queue = queue[1:]
+		if errors.Is(c.err, smp.ErrTimeout) && retries < u.opts.ChunkRetries && ctx.Err() == nil {
 			retries++
+			drain()
+			next = off
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("upload image at byte %d of %d: %w", off, len(img), err)
+		if c.err != nil {
+			return fmt.Errorf("upload image at byte %d of %d: %w", c.off, len(img), c.err)
 		}
 		retries = 0
-		rsp, err := decodeUpload(rb)
-		if err != nil {
-			return fmt.Errorf("upload image at byte %d of %d: %w", off, len(img), err)
-		}
+		rsp := c.rsp
 		if rsp.Off > uint64(len(img)) {
 			return fmt.Errorf("upload image: %w", protoErr("unit reports offset %d in an image of %d bytes", rsp.Off, len(img)))
 		}
@@ -154,6 +227,12 @@ func (u *Unit) ImageUpload(ctx context.Context, img []byte, progress func(sent, 
 		off, match = int(rsp.Off), rsp.Match
 		if progress != nil {
 			progress(off, len(img))
+		}
+		if off != c.off+c.n {
+			// The unit did not take this chunk as predicted, so it takes
+			// none of those sent after it: go on from its offset.
+			drain()
+			next = off
 		}
 	}
 	if match != nil && !*match {

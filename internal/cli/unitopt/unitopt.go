@@ -1,13 +1,15 @@
 // Package unitopt is what every command that talks to a unit shares: the
 // --port and --timeout flags, picking the only unit present when --port is
-// left out (and saying which), and opening the port, the SMP client and the
-// typed device client over it.
+// left out (and saying which), opening the port, the SMP client and the
+// typed device client over it, and --wait: reopening the port when it comes
+// back after a cable pull or a unit reset.
 package unitopt
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -27,7 +29,27 @@ var ErrNoUnit = errors.New("no latchkey unit found")
 type Flags struct {
 	Port    string
 	Timeout time.Duration
+	// Wait and WaitFor are --wait and --wait-for, registered only by
+	// commands whose operations are safe to go on with after the link
+	// dropped (RegisterWait).
+	Wait    bool
+	WaitFor time.Duration
 }
+
+// DefaultWaitFor bounds the wait for a port to come back: long enough for a
+// unit to reboot (MCUboot swapping a 1 MiB slot takes tens of seconds) and
+// for someone to find the cable, short enough that a script does not hang.
+const DefaultWaitFor = 2 * time.Minute
+
+// pollEvery is how often a missing port is looked for while waiting.
+const pollEvery = 100 * time.Millisecond
+
+// maxReopens bounds how often Do reopens the link for one operation, so a
+// flapping cable ends in an error rather than a loop.
+const maxReopens = 10
+
+// ErrPortGone means the port did not come back within --wait-for.
+var ErrPortGone = errors.New("the unit's port did not come back")
 
 // Register adds --port and --timeout to cmd.
 func (fl *Flags) Register(cmd *cobra.Command) {
@@ -38,17 +60,152 @@ func (fl *Flags) Register(cmd *cobra.Command) {
 	})
 }
 
-// Link is an open connection to a unit.
+// RegisterWait adds --wait and --wait-for to cmd. Only commands whose
+// operations may be repeated or resumed after the link dropped register it.
+func (fl *Flags) RegisterWait(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&fl.Wait, "wait", false, "if the port goes away (cable pulled, unit reset), wait for it to come back and go on")
+	cmd.Flags().DurationVar(&fl.WaitFor, "wait-for", DefaultWaitFor, "how long to wait for the port to come back (with --wait, and after a reset latchkey asked for)")
+}
+
+// Link is an open connection to a unit. Unit and Client are replaced when
+// the link is reopened; take them from the Link (or from Do's argument)
+// each time rather than keeping a copy.
 type Link struct {
 	Path   string
 	Unit   *device.Unit
 	Client *smp.Client
 	port   *serialport.Port
+	fl     Flags
+	errOut func(format string, args ...any)
+	// Reopened counts how often the link came back.
+	Reopened int
 }
 
 // Close closes the client and the port.
 func (l *Link) Close() error {
-	return errors.Join(l.Client.Close(), l.port.Close())
+	if l.Client == nil {
+		return nil
+	}
+	err := errors.Join(l.Client.Close(), l.port.Close())
+	l.Client, l.port = nil, nil
+	return err
+}
+
+// Disconnected reports whether err means the link to the unit dropped: the
+// cable was pulled or the unit restarted its USB.
+func Disconnected(err error) bool {
+	return errors.Is(err, smp.ErrDisconnected)
+}
+
+// Do runs op on the unit. If the link drops and --wait was given, it waits
+// for the port to come back (up to --wait-for), reopens it and runs op
+// again, so op must be safe to repeat: a read, or an operation the unit
+// resumes (an image upload). Without --wait a dropped link is an error
+// whose hint says to run again with --wait.
+func (l *Link) Do(ctx context.Context, op func(context.Context, *device.Unit) error) error {
+	for n := 0; ; n++ {
+		err := op(ctx, l.Unit)
+		if err == nil || !Disconnected(err) || ctx.Err() != nil {
+			return err
+		}
+		if !l.fl.Wait {
+			return cmdutil.WithHint(err, "check the cable, then run the command again (with --wait it waits for the port to come back)")
+		}
+		if n >= maxReopens {
+			return fmt.Errorf("gave up after the link dropped %d times: %w", n+1, err)
+		}
+		l.errOut("the link to the unit dropped; waiting up to %s for %s to come back", l.waitFor(), l.Path)
+		if rerr := l.Reopen(ctx); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		l.errOut("reconnected to %s", l.Path)
+	}
+}
+
+func (l *Link) waitFor() time.Duration {
+	if l.fl.WaitFor > 0 {
+		return l.fl.WaitFor
+	}
+	return DefaultWaitFor
+}
+
+// Reopen closes the link, waits up to --wait-for for the port to be back
+// and answering, and opens it again. A port that is there but does not
+// answer an echo yet (a unit still booting, or the old device node of a
+// unit that is going away) is closed and tried again.
+func (l *Link) Reopen(ctx context.Context) error {
+	_ = l.Close()
+	wait := l.waitFor()
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	var last error
+	for {
+		if _, err := os.Stat(l.Path); err == nil {
+			if last = l.open(ctx); last == nil {
+				return nil
+			}
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return cmdutil.WithHint(fmt.Errorf("%w within %s: %s: %w", ErrPortGone, wait, l.Path, last),
+					"plug the unit back in (or wait for it to finish restarting) and run the command again; --wait-for waits longer")
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// resetDropWithin is how long ReopenAfterReset waits for the port to go
+// away after the unit answered a reset: Zephyr reboots a moment after it
+// answers, and a USB CDC-ACM port then disappears; a unit behind a UART
+// adapter keeps its port, so the wait is short and not an error.
+const resetDropWithin = 3 * time.Second
+
+// ReopenAfterReset is Reopen for a reset latchkey asked for: it first lets
+// the old link drop, so the unit that is going away is not mistaken for the
+// one coming back, then waits up to --wait-for for the port to answer.
+func (l *Link) ReopenAfterReset(ctx context.Context) error {
+	if l.Client != nil {
+		deadline := time.Now().Add(resetDropWithin)
+		for l.Client.Err() == nil && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return l.Reopen(ctx)
+}
+
+// open opens l.Path and checks that a unit answers on it.
+func (l *Link) open(ctx context.Context) error {
+	p, err := serialport.Open(l.Path, serialport.Options{})
+	if err != nil {
+		return err
+	}
+	c := smp.NewClient(p, smp.ClientOptions{Timeout: l.fl.Timeout})
+	u := device.New(c, deviceOptions(l.fl))
+	ping := time.Second
+	if l.fl.Timeout > 0 {
+		ping = min(l.fl.Timeout, ping)
+	}
+	pctx, cancel := context.WithTimeout(ctx, ping)
+	defer cancel()
+	if _, err := u.Echo(pctx, "latchkey"); err != nil {
+		_ = c.Close()
+		_ = p.Close()
+		return err
+	}
+	l.port, l.Client, l.Unit = p, c, u
+	l.Reopened++
+	return nil
+}
+
+func deviceOptions(fl Flags) device.Options {
+	return device.Options{Timeout: fl.Timeout, ChunkTimeout: fl.Timeout}
 }
 
 // Resolve returns the port to use: --port when given, else the only unit or
@@ -92,5 +249,6 @@ func Open(ctx context.Context, f *cmdutil.Factory, fl Flags) (*Link, error) {
 		return nil, cmdutil.WithHint(err, "check the cable and that no other program has the port open")
 	}
 	c := smp.NewClient(p, smp.ClientOptions{Timeout: fl.Timeout})
-	return &Link{Path: path, Client: c, port: p, Unit: device.New(c, device.Options{Timeout: fl.Timeout})}, nil
+	errOut := func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) }
+	return &Link{Path: path, Client: c, port: p, Unit: device.New(c, deviceOptions(fl)), fl: fl, errOut: errOut}, nil
 }
