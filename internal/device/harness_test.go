@@ -16,11 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
-
 	"github.com/latchkey/latchkey/internal/serialport"
 	"github.com/latchkey/latchkey/internal/smp"
+	"github.com/latchkey/latchkey/internal/testutil/ptytest"
 )
 
 // The tests run a Unit over a real pseudo-terminal: the unit end (the pty
@@ -28,28 +26,8 @@ import (
 // implement docs/protocol.md just far enough to check the client against
 // it; the client opens the slave with serialport.Open, as a USB port.
 
-// openPTY returns the master of a new pty, made pollable so read deadlines
-// work on it, and the path of its slave (internal/smp/link_test.go explains
-// why the descriptor is duplicated).
-func openPTY(t *testing.T) (master *os.File, path string) {
-	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	fd, err := unix.Dup(int(m.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = m.Close()
-	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	master = os.NewFile(uintptr(fd), "/dev/ptmx")
-	t.Cleanup(func() { _ = s.Close() })
-	t.Cleanup(func() { _ = master.Close() })
-	return master, s.Name()
-}
+// openPTY opens the pty the unit side is served on (see ptytest.Open).
+func openPTY(t *testing.T) (master *os.File, path string) { return ptytest.Open(t) }
 
 // serve runs srv on a new pty and returns a Unit on its other end.
 func serve(t *testing.T, srv *smp.Server, opts Options) *Unit {

@@ -9,11 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
-
 	"github.com/latchkey/latchkey/internal/serialport"
 	"github.com/latchkey/latchkey/internal/smp"
+	"github.com/latchkey/latchkey/internal/testutil/ptytest"
 )
 
 // The tests in this package run the client over a real pseudo-terminal: the
@@ -21,31 +19,8 @@ import (
 // and the client opens the slave with serialport.Open, as it would a USB
 // serial port.
 
-// openPTY returns the master of a new pty, made pollable so read deadlines
-// work on it, and the path of its slave. creack/pty's master is left in
-// blocking mode by its own (*os.File).Fd call, on which deadlines are ignored.
-func openPTY(t *testing.T) (master *os.File, path string) {
-	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	fd, err := unix.Dup(int(m.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = m.Close()
-	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	master = os.NewFile(uintptr(fd), "/dev/ptmx")
-	path = s.Name()
-	// The slave stays open until the client side has opened it, so the
-	// master never sees the hang-up of a slave with no opener.
-	t.Cleanup(func() { _ = s.Close() })
-	t.Cleanup(func() { _ = master.Close() })
-	return master, path
-}
+// openPTY opens the pty the unit side is served on (see ptytest.Open).
+func openPTY(t *testing.T) (master *os.File, path string) { return ptytest.Open(t) }
 
 // link is a client on a pty slave, with the master end for the unit side.
 type link struct {
