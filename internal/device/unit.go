@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,26 @@ type Options struct {
 	// their offset, so sending one twice is harmless. Default 2; negative
 	// means none.
 	ChunkRetries int
+	// Retries is how many times a request that is safe to repeat (see
+	// [RepeatOf]: reads, and writes whose second arrival changes nothing)
+	// is sent again, with a fresh sequence number, when no answer came
+	// within its timeout; a request may so take its timeout × (Retries+1).
+	// A typed error from the unit is never retried. Default 2; negative
+	// means none.
+	Retries int
+	// RetryBackoff is the pause before each resend. Default 100 ms;
+	// negative means none.
+	RetryBackoff time.Duration
+	// Reconnect, if set, is called when the link dropped (smp.ErrDisconnected)
+	// under a request that is safe to repeat: it waits for the port to come
+	// back and returns a client on it, which the Unit uses from then on, and
+	// the request is sent again. dead is the client that failed, so a link
+	// another request already reopened is not reopened twice. Nil means a
+	// dropped link fails the request.
+	Reconnect func(ctx context.Context, dead *smp.Client) (*smp.Client, error)
+	// Log receives a debug line for each resend and reconnect; nil
+	// discards them.
+	Log *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -43,11 +64,21 @@ func (o Options) withDefaults() Options {
 	def(&o.SlowTimeout, 60*time.Second)
 	def(&o.FirstChunkTimeout, 60*time.Second)
 	def(&o.ChunkTimeout, 5*time.Second)
+	count := func(n *int) {
+		switch {
+		case *n == 0:
+			*n = 2
+		case *n < 0:
+			*n = 0
+		}
+	}
+	count(&o.ChunkRetries)
+	count(&o.Retries)
 	switch {
-	case o.ChunkRetries == 0:
-		o.ChunkRetries = 2
-	case o.ChunkRetries < 0:
-		o.ChunkRetries = 0
+	case o.RetryBackoff == 0:
+		o.RetryBackoff = 100 * time.Millisecond
+	case o.RetryBackoff < 0:
+		o.RetryBackoff = 0
 	}
 	return o
 }
@@ -56,11 +87,48 @@ func (o Options) withDefaults() Options {
 // other end of an smp.Client. It is safe for concurrent use, though a unit
 // handles one upload or countersign session at a time.
 type Unit struct {
+	// c is replaced only by a reconnect under a request that is safe to
+	// repeat, never while an upload or countersign session runs (their
+	// chunks are not such requests); read it with client() elsewhere.
 	c    *smp.Client
 	opts Options
 
 	mu     sync.Mutex
 	params *smp.Params
+}
+
+// client returns the client requests go through now.
+func (u *Unit) client() *smp.Client {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.c
+}
+
+// retrier returns the wrapper a request with policy rp goes through.
+func (u *Unit) retrier(rp Repeat) retrier {
+	if rp != RepeatSafe {
+		return retrier{}
+	}
+	r := retrier{retries: u.opts.Retries, backoff: u.opts.RetryBackoff, log: u.opts.Log}
+	if u.opts.Reconnect != nil {
+		r.reconnect = u.reconnect
+	}
+	return r
+}
+
+// reconnect swaps in the client Options.Reconnect returns for the one that
+// dropped. The new link may lead to another firmware (a reset), so the
+// cached parameters go.
+func (u *Unit) reconnect(ctx context.Context) error {
+	dead := u.client()
+	c, err := u.opts.Reconnect(ctx, dead)
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	u.c, u.params = c, nil
+	u.mu.Unlock()
+	return nil
 }
 
 // New returns a Unit that talks through c. The caller keeps ownership of c.
@@ -72,14 +140,24 @@ func New(c *smp.Client, opts Options) *Unit {
 // Group-64 requests go as SMP version 2, so group errors come back as
 // {"err": {"group": 64, "rc": N}}; the standard groups go as version 1,
 // which every MCUmgr server speaks.
+//
+// Whether a request that got no answer is sent again is the command's
+// [RepeatOf] policy; callRepeat decides it per request instead.
 func (u *Unit) call(ctx context.Context, d time.Duration, op smp.Op, group uint16, id uint8, body any) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	return u.callRepeat(ctx, RepeatOf(group, id, op), d, op, group, id, body)
+}
+
+func (u *Unit) callRepeat(ctx context.Context, rp Repeat, d time.Duration, op smp.Op, group uint16, id uint8, body any) ([]byte, error) {
 	ver := smp.V1
 	if group == GroupLatchkey {
 		ver = smp.V2
 	}
-	rsp, err := u.c.Do(ctx, smp.Request{Op: op, Group: group, ID: id, Version: ver, Body: body})
+	req := smp.Request{Op: op, Group: group, ID: id, Version: ver, Body: body}
+	var rsp smp.Response
+	err := u.retrier(rp).do(ctx, d, group, id, func(ctx context.Context) (err error) {
+		rsp, err = u.client().Do(ctx, req)
+		return err
+	})
 	if err != nil {
 		return nil, unitError(group, err)
 	}
@@ -88,9 +166,12 @@ func (u *Unit) call(ctx context.Context, d time.Duration, op smp.Op, group uint1
 
 // Echo sends s to the unit's echo command and returns the unit's reply.
 func (u *Unit) Echo(ctx context.Context, s string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.opts.Timeout)
-	defer cancel()
-	return u.c.Echo(ctx, s)
+	var out string
+	err := u.retrier(RepeatOf(smp.GroupOS, smp.OSEcho, smp.OpWrite)).do(ctx, u.opts.Timeout, smp.GroupOS, smp.OSEcho, func(ctx context.Context) (err error) {
+		out, err = u.client().Echo(ctx, s)
+		return err
+	})
+	return out, err
 }
 
 // Params returns the unit's MCUmgr parameters, read once and then cached,
@@ -105,9 +186,11 @@ func (u *Unit) Params(ctx context.Context) (smp.Params, error) {
 		return p, nil
 	}
 	u.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, u.opts.Timeout)
-	defer cancel()
-	p, err := u.c.Params(ctx)
+	var p smp.Params
+	err := u.retrier(RepeatOf(smp.GroupOS, smp.OSParams, smp.OpRead)).do(ctx, u.opts.Timeout, smp.GroupOS, smp.OSParams, func(ctx context.Context) (err error) {
+		p, err = u.client().Params(ctx)
+		return err
+	})
 	switch {
 	case errors.Is(err, smp.MgmtNotSup):
 		p = smp.Params{BufSize: smp.DefaultBufSize, BufCount: 1}
@@ -116,8 +199,9 @@ func (u *Unit) Params(ctx context.Context) (smp.Params, error) {
 	}
 	u.mu.Lock()
 	u.params = &p
+	c := u.c
 	u.mu.Unlock()
-	u.c.SetMaxInFlight(int(p.BufCount))
+	c.SetMaxInFlight(int(p.BufCount))
 	return p, nil
 }
 
@@ -217,7 +301,13 @@ func (u *Unit) ImageConfirm(ctx context.Context, hash []byte) ([]ImageSlot, erro
 }
 
 func (u *Unit) setImageState(ctx context.Context, req ImageStateRequest, what string) ([]ImageSlot, error) {
-	body, err := u.call(ctx, u.opts.Timeout, smp.OpWrite, GroupImage, ImgState, req)
+	// Marking an image named by its hash twice is marking it once; "the
+	// running image" may be another one after a reset in between.
+	rp := RepeatNever
+	if len(req.Hash) > 0 {
+		rp = RepeatSafe
+	}
+	body, err := u.callRepeat(ctx, rp, u.opts.Timeout, smp.OpWrite, GroupImage, ImgState, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

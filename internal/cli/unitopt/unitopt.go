@@ -1,16 +1,19 @@
 // Package unitopt is what every command that talks to a unit shares: the
-// --port and --timeout flags, picking the only unit present when --port is
-// left out (and saying which), opening the port, the SMP client and the
-// typed device client over it, and --wait: reopening the port when it comes
-// back after a cable pull or a unit reset.
+// --port, --timeout and --retries flags, picking the only unit present when
+// --port is left out (and saying which), opening the port, the SMP client
+// and the typed device client over it, and --wait: reopening the port when
+// it comes back after a cable pull or a unit reset.
 package unitopt
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,12 +32,20 @@ var ErrNoUnit = errors.New("no latchkey unit found")
 type Flags struct {
 	Port    string
 	Timeout time.Duration
-	// Wait and WaitFor are --wait and --wait-for, registered only by
-	// commands whose operations are safe to go on with after the link
-	// dropped (RegisterWait).
+	// Retries is --retries in device.Options' convention: zero means the
+	// default (DefaultRetries), negative means none (--retries 0).
+	Retries int
+	// Wait and WaitFor are --wait and --wait-for. With Wait, a request that
+	// is safe to repeat (device.RepeatOf) rides out a dropped link, and
+	// Link.Do runs its operation again on the reopened link.
 	Wait    bool
 	WaitFor time.Duration
 }
+
+// DefaultRetries is --retries' default: a read that got no answer is sent
+// twice more, which rides out a frame lost to noise without making a
+// unit that is really gone take much longer to report.
+const DefaultRetries = 2
 
 // DefaultWaitFor bounds the wait for a port to come back: long enough for a
 // unit to reboot (MCUboot swapping a 1 MiB slot takes tens of seconds) and
@@ -51,21 +62,60 @@ const maxReopens = 10
 // ErrPortGone means the port did not come back within --wait-for.
 var ErrPortGone = errors.New("the unit's port did not come back")
 
-// Register adds --port and --timeout to cmd.
+// Register adds --port, --timeout, --retries, --wait and --wait-for to
+// cmd. --wait is safe on every command: only requests that are safe to
+// repeat are sent again on the reopened link; one that is not (a reset, a
+// self-test run, a burn) fails with the dropped link.
 func (fl *Flags) Register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&fl.Port, "port", "p", "", "serial port of the unit (default: the only unit 'latchkey ports' finds)")
-	cmd.Flags().DurationVar(&fl.Timeout, "timeout", smp.DefaultTimeout, "how long to wait for each answer from the unit")
+	cmd.Flags().DurationVar(&fl.Timeout, "timeout", smp.DefaultTimeout,
+		"how long to wait for each answer from the unit, per attempt: with --retries a read may take timeout × (retries+1); "+
+			"what the unit takes long over (erasing flash for an upload, self-tests, burning a key) gets 12 times as long")
+	cmd.Flags().Var((*retriesValue)(&fl.Retries), "retries",
+		"how often to send a read (or another request safe to repeat) again when no answer came within --timeout; 0 sends each once")
 	_ = cmd.RegisterFlagCompletionFunc("port", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return nil, cobra.ShellCompDirectiveDefault
 	})
+	fl.RegisterWait(cmd)
 }
 
-// RegisterWait adds --wait and --wait-for to cmd. Only commands whose
-// operations may be repeated or resumed after the link dropped register it.
+// RegisterWait adds --wait and --wait-for to cmd unless it has them;
+// Register already does.
 func (fl *Flags) RegisterWait(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&fl.Wait, "wait", false, "if the port goes away (cable pulled, unit reset), wait for it to come back and go on")
+	if cmd.Flags().Lookup("wait") != nil {
+		return
+	}
+	cmd.Flags().BoolVar(&fl.Wait, "wait", false, "if the port goes away (cable pulled, unit reset), wait for it to come back and go on where that is safe")
 	cmd.Flags().DurationVar(&fl.WaitFor, "wait-for", DefaultWaitFor, "how long to wait for the port to come back (with --wait, and after a reset latchkey asked for)")
 }
+
+// retriesValue is --retries: the user's count, stored in Flags.Retries'
+// convention (0 there is the default, so --retries 0 is stored as -1).
+type retriesValue int
+
+func (v *retriesValue) String() string {
+	switch {
+	case *v == 0:
+		return strconv.Itoa(DefaultRetries)
+	case *v < 0:
+		return "0"
+	}
+	return strconv.Itoa(int(*v))
+}
+
+func (v *retriesValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 100 {
+		return fmt.Errorf("%q is not a count from 0 to 100", s)
+	}
+	if n == 0 {
+		n = -1
+	}
+	*v = retriesValue(n)
+	return nil
+}
+
+func (v *retriesValue) Type() string { return "int" }
 
 // Link is an open connection to a unit. Unit and Client are replaced when
 // the link is reopened; take them from the Link (or from Do's argument)
@@ -76,9 +126,15 @@ type Link struct {
 	Client *smp.Client
 	port   *serialport.Port
 	fl     Flags
+	log    *slog.Logger
 	errOut func(format string, args ...any)
 	// Reopened counts how often the link came back.
 	Reopened int
+
+	// dropMu serialises reopening after a drop, so requests that saw the
+	// same link drop reopen it once.
+	dropMu sync.Mutex
+	drops  int
 }
 
 // Close closes the client and the port.
@@ -103,23 +159,44 @@ func Disconnected(err error) bool {
 // resumes (an image upload). Without --wait a dropped link is an error
 // whose hint says to run again with --wait.
 func (l *Link) Do(ctx context.Context, op func(context.Context, *device.Unit) error) error {
-	for n := 0; ; n++ {
+	for {
+		dead := l.Client
 		err := op(ctx, l.Unit)
-		if err == nil || !Disconnected(err) || ctx.Err() != nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
 			return err
-		}
-		if !l.fl.Wait {
+		case errors.Is(err, smp.ErrTimeout):
+			return cmdutil.WithHint(err, "check that --port names the unit; on a noisy line raise --retries or --timeout")
+		case !Disconnected(err):
+			return err
+		case !l.fl.Wait:
 			return cmdutil.WithHint(err, "check the cable, then run the command again (with --wait it waits for the port to come back)")
 		}
-		if n >= maxReopens {
-			return fmt.Errorf("gave up after the link dropped %d times: %w", n+1, err)
-		}
-		l.errOut("the link to the unit dropped; waiting up to %s for %s to come back", l.waitFor(), l.Path)
-		if rerr := l.Reopen(ctx); rerr != nil {
+		if _, rerr := l.reopenAfterDrop(ctx, dead); rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		l.errOut("reconnected to %s", l.Path)
 	}
+}
+
+// reopenAfterDrop reopens the link after dead, the client that saw it
+// drop, failed, and returns the client on the new link. A link already
+// reopened since is not reopened again.
+func (l *Link) reopenAfterDrop(ctx context.Context, dead *smp.Client) (*smp.Client, error) {
+	l.dropMu.Lock()
+	defer l.dropMu.Unlock()
+	if l.Client != nil && l.Client != dead && l.Client.Err() == nil {
+		return l.Client, nil
+	}
+	if l.drops >= maxReopens {
+		return nil, fmt.Errorf("gave up after the link dropped %d times", l.drops+1)
+	}
+	l.drops++
+	l.errOut("the link to the unit dropped; waiting up to %s for %s to come back", l.waitFor(), l.Path)
+	if err := l.Reopen(ctx); err != nil {
+		return nil, err
+	}
+	l.errOut("reconnected to %s", l.Path)
+	return l.Client, nil
 }
 
 func (l *Link) waitFor() time.Duration {
@@ -187,25 +264,44 @@ func (l *Link) open(ctx context.Context) error {
 		return err
 	}
 	c := smp.NewClient(p, smp.ClientOptions{Timeout: l.fl.Timeout})
-	u := device.New(c, deviceOptions(l.fl))
 	ping := time.Second
 	if l.fl.Timeout > 0 {
 		ping = min(l.fl.Timeout, ping)
 	}
+	// One echo, not retried: a port that does not answer it yet is polled
+	// again by Reopen.
 	pctx, cancel := context.WithTimeout(ctx, ping)
 	defer cancel()
-	if _, err := u.Echo(pctx, "latchkey"); err != nil {
+	if _, err := c.Echo(pctx, "latchkey"); err != nil {
 		_ = c.Close()
 		_ = p.Close()
 		return err
 	}
-	l.port, l.Client, l.Unit = p, c, u
+	l.port, l.Client, l.Unit = p, c, device.New(c, l.deviceOptions())
 	l.Reopened++
 	return nil
 }
 
-func deviceOptions(fl Flags) device.Options {
-	return device.Options{Timeout: fl.Timeout, ChunkTimeout: fl.Timeout}
+// slowFactor scales --timeout for what the unit takes long over: the first
+// upload chunk, during which it erases the slot, self-tests, burning a key,
+// erasing a slot. At the default --timeout of 5 s that is the device's
+// default of 60 s; a user who shortens --timeout on a bad line does not
+// then wait a minute for each first chunk the noise ate.
+const slowFactor = 12
+
+// deviceOptions turns the flags into the device client's: --timeout bounds
+// every request (slowFactor times it for slow ones), --retries how often
+// one safe to repeat (or an upload chunk) is sent again, and --wait lets
+// such a request ride out a dropped link.
+func (l *Link) deviceOptions() device.Options {
+	o := device.Options{Timeout: l.fl.Timeout, ChunkTimeout: l.fl.Timeout, Retries: l.fl.Retries, ChunkRetries: l.fl.Retries, Log: l.log}
+	if l.fl.Timeout > 0 {
+		o.SlowTimeout, o.FirstChunkTimeout = slowFactor*l.fl.Timeout, slowFactor*l.fl.Timeout
+	}
+	if l.fl.Wait {
+		o.Reconnect = l.reopenAfterDrop
+	}
+	return o
 }
 
 // Resolve returns the port to use: --port when given, else the only unit or
@@ -250,5 +346,11 @@ func Open(ctx context.Context, f *cmdutil.Factory, fl Flags) (*Link, error) {
 	}
 	c := smp.NewClient(p, smp.ClientOptions{Timeout: fl.Timeout})
 	errOut := func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) }
-	return &Link{Path: path, Client: c, port: p, Unit: device.New(c, deviceOptions(fl)), fl: fl, errOut: errOut}, nil
+	log := f.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Link{Path: path, Client: c, port: p, fl: fl, log: log, errOut: errOut}
+	l.Unit = device.New(c, l.deviceOptions())
+	return l, nil
 }
