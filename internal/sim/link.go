@@ -241,13 +241,16 @@ func unlinkIfOurs(link, target string) {
 type faultState struct {
 	f      Faults
 	inRNG  *rand.Rand // serving goroutine only
-	outRNG *rand.Rand // under link.wmu
+	outRNG *rand.Rand // the link's writer goroutine only
 
 	requests   int
 	perOp      map[string]int
-	fired      map[string]bool
-	bytes      int64 // crossed the line, both ways, for PullAfterBytes
+	fired      map[string]bool // serving goroutine only
 	stallUntil time.Time
+
+	// Touched from both directions, under link.bmu.
+	bytes     int64 // crossed the line, both ways, for PullAfterBytes
+	pullBytes bool  // the PullAfterBytes pull has fired
 }
 
 func newFaultState(f Faults, seed uint64) *faultState {
@@ -288,20 +291,53 @@ func (s *faultState) corrupt(rng *rand.Rand, b []byte) []byte {
 }
 
 // link is one appearance of the port: the pacing and fault state of both
-// directions.
+// directions. Like a UART it is full duplex: the serving goroutine reads
+// and answers, and one writer goroutine (writeLoop) puts the answers and
+// the console chatter on the line, each direction on its own line clock.
 type link struct {
-	ctx    context.Context
-	stop   context.CancelCauseFunc
-	port   *ptyPort
-	fs     *faultState
-	byteT  time.Duration // one byte on the wire, 0 when unpaced
-	unit   *Unit
-	inNext time.Time // when the line is free for the next input byte
+	ctx   context.Context
+	stop  context.CancelCauseFunc
+	port  *ptyPort
+	fs    *faultState
+	byteT time.Duration // one byte on the wire, 0 when unpaced
+	unit  *Unit
 
-	wmu     sync.Mutex
-	outNext time.Time
-	bmu     sync.Mutex // guards fs.bytes, touched from both directions
+	in    chan inChunk // from the reader, in line order
+	inCur inChunk      // serving goroutine: what is left of the chunk being read
+
+	out     chan outMsg // to the writer, in line order
+	outNext time.Time   // writer goroutine: when the line is free for the next output byte
+
+	bmu sync.Mutex // guards fs.bytes and fs.pullBytes, touched from both directions
 }
+
+// inChunk is what the reader took from the pty in one read: the bytes and
+// when the last of them is off the line, or the read error.
+type inChunk struct {
+	b   []byte
+	at  time.Time
+	err error
+}
+
+// inQueue is how many chunks (of up to inChunkSize bytes) the reader takes
+// from the pty ahead of the line: a few KiB, enough that the line never
+// waits for the reader. Beyond that the pty buffers, as it did before.
+const (
+	inQueue     = 8
+	inChunkSize = 512
+)
+
+// outMsg is one item for the writer: a response frame to send, or, with
+// done set, a marker it closes once everything queued before it is on the
+// line.
+type outMsg struct {
+	frame []byte
+	done  chan struct{}
+}
+
+// outQueue is how many frames the serving goroutine may be ahead of the
+// line before it waits, as a unit's transmit buffers would fill.
+const outQueue = 64
 
 // countBytes records n bytes crossing and returns how many may cross
 // before the cable is pulled (n if no pull is due).
@@ -311,7 +347,7 @@ func (l *link) countBytes(n int) int {
 	}
 	l.bmu.Lock()
 	defer l.bmu.Unlock()
-	if l.fs.fired["pull-bytes"] {
+	if l.fs.pullBytes {
 		return n
 	}
 	left := l.fs.f.PullAfterBytes - l.fs.bytes
@@ -320,7 +356,7 @@ func (l *link) countBytes(n int) int {
 		return n
 	}
 	l.fs.bytes += left
-	l.fs.fired["pull-bytes"] = true
+	l.fs.pullBytes = true
 	l.stop(endCause{endPull})
 	return int(left)
 }
@@ -339,35 +375,137 @@ func (l *link) sleepUntil(t time.Time) {
 	}
 }
 
-// Read is the unit's UART receiver: it delivers bytes no faster than the
-// baud rate, loses them while stalled, and applies line faults.
+// readLoop is the line side of the unit's UART receiver: it takes bytes
+// from the pty as they arrive and stamps each chunk with when its last byte
+// is off the line, on a line clock of its own that runs from when the bytes
+// arrived. So the input is paced by absolute line time: bytes waiting while
+// the unit was busy have been crossing the line meanwhile, as on a UART
+// that receives while the unit works and transmits.
+func (l *link) readLoop() {
+	var next time.Time // when the line is free for the next byte
+	for {
+		buf := make([]byte, inChunkSize)
+		n, err := l.port.master.Read(buf)
+		c := inChunk{err: err}
+		if n > 0 {
+			n = l.countBytes(n)
+			c.b, c.at = buf[:n], time.Now()
+			if l.byteT > 0 {
+				c.at = later(next, c.at).Add(time.Duration(n) * l.byteT)
+				next = c.at
+			}
+		}
+		if len(c.b) > 0 || err != nil {
+			select {
+			case l.in <- c:
+			case <-l.ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read is the unit's UART receiver as the serving goroutine sees it: it
+// delivers bytes once they are off the line (no faster than the baud
+// rate), loses them while stalled, and applies line faults.
 func (l *link) Read(b []byte) (int, error) {
-	n, err := l.port.master.Read(b)
-	if n <= 0 {
-		return n, err
+	c := &l.inCur
+	if len(c.b) == 0 && c.err == nil {
+		select {
+		case l.inCur = <-l.in:
+		case <-l.ctx.Done():
+			return 0, context.Cause(l.ctx)
+		}
 	}
-	n = l.countBytes(n)
-	if l.byteT > 0 {
-		start := later(l.inNext, time.Now())
-		l.inNext = start.Add(time.Duration(n) * l.byteT)
-		l.sleepUntil(l.inNext)
+	if len(c.b) == 0 {
+		return 0, c.err // sticky, as the pty's would be
 	}
+	n := copy(b, c.b)
+	c.b = c.b[n:]
+	// The part taken is off the line before the rest of the chunk.
+	l.sleepUntil(c.at.Add(-time.Duration(len(c.b)) * l.byteT))
 	if time.Now().Before(l.fs.stallUntil) {
 		return 0, nil
 	}
 	kept := l.fs.corrupt(l.fs.inRNG, b[:n])
-	return len(kept), err
+	return len(kept), nil
 }
 
-// write sends b as one unit (a response packet or a console line), so
-// chatter never lands inside a frame, paced and with line faults applied.
-func (l *link) write(b []byte) error {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	return l.writeLocked(b)
+// send queues a response frame for the writer. It reports false if the
+// link stopped first.
+func (l *link) send(frame []byte) bool {
+	select {
+	case l.out <- outMsg{frame: frame}:
+		return true
+	case <-l.ctx.Done():
+		return false
+	}
 }
 
-func (l *link) writeLocked(b []byte) error {
+// drain waits until everything queued so far is on the line. It reports
+// false if the link stopped first (the writer failed, or a fault or ctx
+// ended it).
+func (l *link) drain() bool {
+	done := make(chan struct{})
+	select {
+	case l.out <- outMsg{done: done}:
+	case <-l.ctx.Done():
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-l.ctx.Done():
+		return false
+	}
+}
+
+// writeLoop is the unit's UART transmitter: it sends the queued frames in
+// order, each as one unit followed by a console line when chatter fires,
+// and a console line every chatterEvery, so a line never lands inside a
+// frame. It is the only user of fs.outRNG. It returns nil when the link
+// stops and the write error when the pty fails.
+func (l *link) writeLoop(chatterEvery time.Duration) error {
+	var tick <-chan time.Time
+	if chatterEvery > 0 {
+		t := time.NewTicker(chatterEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	fs := l.fs
+	for {
+		select {
+		case <-l.ctx.Done():
+			return nil
+		case m := <-l.out:
+			if m.done != nil {
+				close(m.done)
+				continue
+			}
+			if err := l.write(m.frame, true); err != nil {
+				return err
+			}
+			if fs.f.Chatter > 0 && fs.outRNG.Float64() < fs.f.Chatter {
+				if err := l.chatter(); err != nil {
+					return err
+				}
+			}
+		case <-tick:
+			if err := l.chatter(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// write sends b as one unit (a response packet or a console line), paced
+// and with line faults applied; writer goroutine only. A response (rsp)
+// counts as sent just before its last bytes go, so the count is there by
+// the time a client has the whole answer.
+func (l *link) write(b []byte, rsp bool) error {
 	b = l.fs.corrupt(l.fs.outRNG, append([]byte(nil), b...))
 	b = b[:l.countBytes(len(b))]
 	chunk := len(b)
@@ -386,6 +524,9 @@ func (l *link) writeLocked(b []byte) error {
 		if l.ctx.Err() != nil {
 			return context.Cause(l.ctx)
 		}
+		if rsp && n == len(b) {
+			l.unit.Count("smp", "tx", 1)
+		}
 		if _, err := l.port.master.Write(b[:n]); err != nil {
 			return err
 		}
@@ -403,18 +544,20 @@ var chatterLines = []string{
 	"<inf> tamper: switch closed",
 }
 
-func (l *link) chatterLocked() error {
+// chatter prints one console line; writer goroutine only.
+func (l *link) chatter() error {
 	rng := l.fs.outRNG
 	t := l.unit.uptime()
 	line := fmt.Sprintf("[%02d:%02d:%02d.%03d,000] "+chatterLines[rng.IntN(len(chatterLines))]+"\r\n",
 		int(t.Hours()), int(t.Minutes())%60, int(t.Seconds())%60, t.Milliseconds()%1000, 3000+rng.IntN(2000))
-	return l.writeLocked([]byte(line))
+	return l.write([]byte(line), false)
 }
 
 func runLink(ctx context.Context, p *ptyPort, srv *smp.Server, fs *faultState, opts Options, log *slog.Logger) (linkEnd, error) {
 	lctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	l := &link{ctx: lctx, stop: stop, port: p, fs: fs, unit: opts.Unit}
+	l := &link{ctx: lctx, stop: stop, port: p, fs: fs, unit: opts.Unit,
+		in: make(chan inChunk, inQueue), out: make(chan outMsg, outQueue)}
 	if opts.Baud > 0 {
 		l.byteT = 10 * time.Second / time.Duration(opts.Baud)
 	}
@@ -424,27 +567,18 @@ func runLink(ctx context.Context, p *ptyPort, srv *smp.Server, fs *faultState, o
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop(nil)
-	if every := fs.f.ChatterEvery; every > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-lctx.Done():
-					return
-				case <-t.C:
-					l.wmu.Lock()
-					err := l.chatterLocked()
-					l.wmu.Unlock()
-					if err != nil {
-						return
-					}
-				}
-			}
-		}()
-	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		l.readLoop()
+	}()
+	go func() {
+		defer wg.Done()
+		if err := l.writeLoop(fs.f.ChatterEvery); err != nil && lctx.Err() == nil {
+			log.Debug("write", "err", err)
+			stop(endCause{endPull}) // the pty went away under us
+		}
+	}()
 
 	bufSize := opts.Params.BufSize
 	dec := smp.NewDecoder(l, smp.DecoderOptions{
@@ -480,25 +614,34 @@ func runLink(ctx context.Context, p *ptyPort, srv *smp.Server, fs *faultState, o
 		if err != nil {
 			return ended(err)
 		}
-		end, ok := l.handle(pkt, srv, bufSize)
-		if !ok {
-			return end, nil
+		if !l.handle(pkt, srv, bufSize) {
+			return ended(nil)
 		}
 		if opts.Unit.TakeReset() {
+			// The answer goes out in full before the port does.
+			if !l.drain() {
+				// Keep the request pending, as when its answer could
+				// not be written at all.
+				opts.Unit.resetRequested.Store(true)
+				return ended(nil)
+			}
 			l.sleepUntil(time.Now().Add(closeDelay))
 			return endReset, nil
 		}
 	}
 }
 
-// handle answers the messages of one packet. It returns false with the
-// reason when a fault or a write failure ends the link.
-func (l *link) handle(pkt []byte, srv *smp.Server, bufSize int) (linkEnd, bool) {
+// handle answers the messages of one packet, queueing the answers for the
+// writer. It returns false when a fault or a write failure ended the link
+// (stopped l.ctx with the reason). A fault that ends the link lets the
+// answers queued before it go out first, as they did before the request
+// that fired it arrived.
+func (l *link) handle(pkt []byte, srv *smp.Server, bufSize int) bool {
 	fs := l.fs
 	for len(pkt) > 0 {
 		h, err := smp.UnmarshalHeader(pkt)
 		if err != nil || h.Op.IsResponse() {
-			return 0, true
+			return true
 		}
 		rest := pkt[smp.HeaderSize:]
 		var rsp smp.Message
@@ -521,19 +664,25 @@ func (l *link) handle(pkt []byte, srv *smp.Server, bufSize int) (linkEnd, bool) 
 			fs.perOp[op]++
 			l.unit.Count("smp", "rx", 1)
 			if fs.once("reboot", fs.f.Reboot, op) {
-				return endReset, false
+				if l.drain() {
+					l.stop(endCause{endReset})
+				}
+				return false
 			}
 			if fs.once("stall", fs.f.Stall, op) {
 				fs.stallUntil = time.Now().Add(fs.f.StallFor)
-				return 0, true
+				return true
 			}
 			var ok bool
 			if rsp, ok = srv.Dispatch(l.ctx, req); !ok {
 				continue
 			}
 			if fs.once("pull", fs.f.Pull, op) {
-				l.stop(endCause{endPull})
-				return endPull, false
+				// This answer is lost with the cable.
+				if l.drain() {
+					l.stop(endCause{endPull})
+				}
+				return false
 			}
 		}
 		raw, err := rsp.MarshalBinary()
@@ -543,25 +692,11 @@ func (l *link) handle(pkt []byte, srv *smp.Server, bufSize int) (linkEnd, bool) 
 		if err != nil {
 			continue
 		}
-		l.wmu.Lock()
-		err = l.writeLocked(raw)
-		if err == nil && fs.f.Chatter > 0 && fs.outRNG.Float64() < fs.f.Chatter {
-			err = l.chatterLocked()
+		if !l.send(raw) {
+			return false
 		}
-		l.wmu.Unlock()
-		if err != nil {
-			var c endCause
-			if errors.As(context.Cause(l.ctx), &c) {
-				return c.end, false
-			}
-			if l.ctx.Err() != nil {
-				return endCtx, false
-			}
-			return endPull, false // the pty went away under us
-		}
-		l.unit.Count("smp", "tx", 1)
 	}
-	return 0, true
+	return true
 }
 
 // errMessage is the answer to a request the unit could not take: an SMP
