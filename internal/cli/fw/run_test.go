@@ -97,8 +97,8 @@ func TestUploadTestThenConfirm(t *testing.T) {
 	}
 }
 
-// TestUploadResumesAfterCablePull pulls the cable at the 60th upload
-// request. With --wait the command waits for the port, reopens it and
+// TestUploadResumesAfterCablePull pulls the cable (or reboots the unit) at
+// the 60th upload request. With --wait the command waits for the port, reopens it and
 // goes on from the offset the unit kept: the unit writes each byte once.
 // Without --wait it fails saying how to go on, and --resume does.
 func TestUploadResumesAfterCablePull(t *testing.T) {
@@ -128,6 +128,32 @@ func TestUploadResumesAfterCablePull(t *testing.T) {
 		afterPull := written - at
 		if written != size || afterPull > size/2 {
 			t.Fatalf("unit wrote %d bytes, %d after the pull; want %d in all and far fewer than %d after it", written, afterPull, size, size)
+		}
+		checkStored(t, s, img)
+	})
+
+	// A unit that reboots mid-upload keeps the partial image in flash, as
+	// MCUboot's secondary slot does: the upload resumes after the reboot.
+	t.Run("reboot", func(t *testing.T) {
+		t.Parallel()
+		s := startSim(t, sim.Options{Faults: sim.Faults{Reboot: sim.Trigger{Op: "upload", Nth: 60}}})
+		file, img := writeImage(t, sim.Version{Major: 3}, size)
+		ios, out, errOut := testIO()
+		if err := uploadRun(context.Background(), uploadOpts(ios, s, file, true)); err != nil {
+			t.Fatalf("fw upload --wait across a reboot: %v\n%s", err, errOut)
+		}
+		res := decodeJSON[UploadResult](t, out.Bytes())
+		if res.Reconnects != 1 || len(res.ResumedAt) != 1 || !res.Verified {
+			t.Fatalf("result %+v, want one reconnect and one resume\n%s", res, errOut)
+		}
+		at := res.ResumedAt[0]
+		if at < 50*2000 || at >= size {
+			t.Fatalf("resumed at %d, want about 60 chunks into %d bytes", at, size)
+		}
+		// The unit's counters restart at boot: after the reboot it wrote
+		// only the rest of the image, not all of it again.
+		if written := int(imgStats(t, s)["bytes"]); written != size-at {
+			t.Fatalf("unit wrote %d bytes after the reboot, want the %d left after %d", written, size-at, at)
 		}
 		checkStored(t, s, img)
 	})
