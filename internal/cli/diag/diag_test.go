@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/diag"
 	"github.com/latchkey/latchkey/internal/sim"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
 
 func machine(t *testing.T) *clitest.Machine { return clitest.New(t, "diag") }
@@ -166,7 +166,7 @@ func noSecrets(t *testing.T, files map[string][]byte, secrets ...string) {
 
 func TestBundleNotLatchkey(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t)
+	u := simtest.NewUnit(t)
 	plantSecrets(t, u)
 	link := startSim(t, u)
 	m := machine(t)
@@ -296,7 +296,7 @@ func TestSelftestLatchkey(t *testing.T) {
 
 func TestEventsLatchkey(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t)
+	u := simtest.NewUnit(t)
 	for i := range 12 {
 		if err := u.LogEvent("door.open", "courier "+string(rune('a'+i))); err != nil {
 			t.Fatal(err)
@@ -318,32 +318,14 @@ func TestEventsLatchkey(t *testing.T) {
 	}
 }
 
-// lockedBuffer is written by the running command and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestEventsFollow(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t)
+	u := simtest.NewUnit(t)
 	g := newGroup64()
 	link := startSim(t, u, g.ext)
 	m := machine(t)
 	f, _, _ := m.Factory("")
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	out, errOut := &simtest.Buffer{}, &simtest.Buffer{}
 	f.IO.Out, f.IO.ErrOut = out, errOut
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -389,7 +371,7 @@ func TestEventsFollow(t *testing.T) {
 
 func TestBundleLatchkey(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t)
+	u := simtest.NewUnit(t)
 	plantSecrets(t, u)
 	if err := u.LogEvent("config.door", "token=abcdef0123456789 set by installer"); err != nil {
 		t.Fatal(err)
@@ -462,7 +444,7 @@ func TestAgainstLatchkeySim(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "unit")
 	simMachine := machine(t)
 	f, _, _ := simMachine.Factory("")
-	f.IO.Out, f.IO.ErrOut = &lockedBuffer{}, &lockedBuffer{}
+	f.IO.Out, f.IO.ErrOut = &simtest.Buffer{}, &simtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- cli.Run(ctx, f, []string{"sim", "--link", link}) }()

@@ -1,9 +1,7 @@
 package diag_test
 
 import (
-	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/internal/diag"
 	"github.com/latchkey/latchkey/internal/sim"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
 
 // The tests below run the real commands (cli.Run, through clitest) against
@@ -36,7 +35,7 @@ type faultySim struct {
 // events in its log besides the boot.
 func startFaulty(t *testing.T, f sim.Faults, seed uint64) *faultySim {
 	t.Helper()
-	u := newUnit(t)
+	u := simtest.NewUnit(t)
 	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: 7})
 	info, err := lk.Init(u)
 	if err != nil {
@@ -47,33 +46,9 @@ func startFaulty(t *testing.T, f sim.Faults, seed uint64) *faultySim {
 			t.Fatal(err)
 		}
 	}
-	s := &faultySim{link: filepath.Join(t.TempDir(), "unit"), unit: u, info: info}
-	up := make(chan struct{}, 8)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- sim.Serve(ctx, sim.Options{Unit: u, Link: s.link, Faults: f, Seed: seed, ResetDelay: 50 * time.Millisecond,
-			Extensions: []sim.Extension{lk.Extension()}, OnLink: func(sim.LinkInfo) { up <- struct{}{} }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("sim.Serve: %v", err)
-			}
-		case <-time.After(3 * time.Second):
-			t.Error("sim did not stop")
-		}
-	})
-	select {
-	case <-up:
-	case err := <-done:
-		t.Fatalf("sim.Serve: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("sim link did not come up")
-	}
-	return s
+	s := simtest.Start(t, sim.Options{Unit: u, Faults: f, Seed: seed, ResetDelay: 50 * time.Millisecond,
+		Extensions: []sim.Extension{lk.Extension()}}, simtest.Config{})
+	return &faultySim{link: s.Link, unit: u, info: info}
 }
 
 // checkStatus checks a `diag status --json` report against the unit.

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/device"
 	"github.com/latchkey/latchkey/internal/sim"
 	"github.com/latchkey/latchkey/internal/smp"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
 
 // The tests run the virtual unit of internal/sim on a real pseudo-terminal
@@ -27,45 +27,7 @@ import (
 // directory and returns the link path.
 func startSim(t *testing.T, u *sim.Unit, ext ...sim.Extension) string {
 	t.Helper()
-	if u == nil {
-		u = newUnit(t)
-	}
-	link := filepath.Join(t.TempDir(), "unit")
-	up := make(chan struct{}, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- sim.Serve(ctx, sim.Options{Unit: u, Link: link, Extensions: ext, ResetDelay: 50 * time.Millisecond,
-			OnLink: func(sim.LinkInfo) { up <- struct{}{} }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("sim.Serve: %v", err)
-			}
-		case <-time.After(3 * time.Second):
-			t.Error("sim did not stop")
-		}
-	})
-	select {
-	case <-up:
-	case err := <-done:
-		t.Fatalf("sim.Serve: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("sim link did not come up")
-	}
-	return link
-}
-
-func newUnit(t *testing.T) *sim.Unit {
-	t.Helper()
-	u, err := sim.Open(sim.Config{Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return simtest.Start(t, sim.Options{Unit: u, Extensions: ext, ResetDelay: 50 * time.Millisecond}, simtest.Config{}).Link
 }
 
 // group64 is the test's latchkey group: identity, status, self-tests (with

@@ -1,7 +1,6 @@
 package fw
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -42,7 +41,7 @@ func TestUploadOnFaultyLine(t *testing.T) {
 			file, img := writeImage(t, sim.Version{Major: 4, Minor: 2}, 16_000)
 			ios, out, errOut := testIO()
 			o := uploadOpts(ios, s, file, false)
-			o.Unit = unitopt.Flags{Port: s.link, Timeout: 200 * time.Millisecond, Retries: 4}
+			o.Unit = unitopt.Flags{Port: s.Link, Timeout: 200 * time.Millisecond, Retries: 4}
 			o.Open = openFor(ios, &o.Unit)
 			start := time.Now()
 			if err := uploadRun(context.Background(), o); err != nil {
@@ -53,15 +52,7 @@ func TestUploadOnFaultyLine(t *testing.T) {
 			if !res.Verified || res.Size != len(img) {
 				t.Fatalf("result %+v, want the image verified", res)
 			}
-			info, err := sim.VerifyImage(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got sim.Slot
-			s.unit.View(func(st sim.State) { got = st.Slots[1] })
-			if !bytes.Equal(got.Hash, info.Hash) || got.Size != len(img) {
-				t.Fatalf("slot 1 holds %x (%d bytes), want %x (%d bytes)", got.Hash, got.Size, info.Hash, len(img))
-			}
+			checkSlot1(t, s, img)
 		})
 	}
 }
@@ -73,7 +64,7 @@ func TestListStallNamesAttempts(t *testing.T) {
 	t.Parallel()
 	s := startSim(t, sim.Options{Faults: sim.Faults{Stall: sim.Trigger{Op: "image-state", Nth: 1}, StallFor: 3 * time.Second}, Seed: 61})
 	ios, _, _ := testIO()
-	o := &ListOptions{IO: ios, JSON: func() bool { return true }, Unit: unitopt.Flags{Port: s.link, Timeout: 200 * time.Millisecond, Retries: 1}}
+	o := &ListOptions{IO: ios, JSON: func() bool { return true }, Unit: unitopt.Flags{Port: s.Link, Timeout: 200 * time.Millisecond, Retries: 1}}
 	o.Open = openFor(ios, &o.Unit)
 	start := time.Now()
 	err := listRun(context.Background(), o)
@@ -107,14 +98,8 @@ func TestRetriesFlag(t *testing.T) {
 			t.Parallel()
 			var lo *ListOptions
 			err := execute(NewCmdList(parseFactory(), func(_ context.Context, o *ListOptions) error { lo = o; return nil }), "--port /tmp/u "+tc.args)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if errWanted(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if lo.Unit.Retries != tc.want {
 				t.Errorf("Retries = %d, want %d", lo.Unit.Retries, tc.want)

@@ -25,6 +25,23 @@ func execute(cmd *cobra.Command, args string) error {
 	return cmd.Execute()
 }
 
+// errWanted checks err against want: an error containing it if want is
+// not "", else none. It reports whether an error was wanted, which ends the
+// case.
+func errWanted(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want %q", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return false
+}
+
 func TestNewCmdUpload(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -57,15 +74,8 @@ func TestNewCmdUpload(t *testing.T) {
 			t.Parallel()
 			var got *UploadOptions
 			cmd := NewCmdUpload(parseFactory(), func(_ context.Context, o *UploadOptions) error { got = o; return nil })
-			err := execute(cmd, tt.args)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			if errWanted(t, execute(cmd, tt.args), tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tt.check(t, got)
 		})
@@ -106,15 +116,8 @@ func TestNewCmdTestAndConfirm(t *testing.T) {
 			if tt.confirm {
 				cmd = NewCmdConfirm(parseFactory(), runF)
 			}
-			err := execute(cmd, tt.args)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want %q", err, tt.wantErr)
-				}
+			if errWanted(t, execute(cmd, tt.args), tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Hash != tt.hash || got.Slot != tt.slot {
 				t.Errorf("hash %q slot %d, want %q %d", got.Hash, got.Slot, tt.hash, tt.slot)

@@ -79,7 +79,7 @@ func TestUploadTestThenConfirm(t *testing.T) {
 	if !strings.Contains(errOut.String(), "runs version 1.2.3+0 on test") {
 		t.Errorf("stderr does not say the image runs on test:\n%s", errOut)
 	}
-	s.waitUp(t, 2) // the reset brought the port back once
+	s.WaitUp(t, 2) // the reset brought the port back once
 
 	slot, ok := slotWith(listSlots(t, s), hash)
 	if !ok || slot.Slot != 0 || !slot.Active || slot.Confirmed || slot.Version != "1.2.3" {
@@ -110,18 +110,7 @@ func TestUploadResumesAfterCablePull(t *testing.T) {
 		t.Parallel()
 		s := startSim(t, sim.Options{Faults: pull})
 		file, img := writeImage(t, sim.Version{Major: 3}, size)
-		ios, out, errOut := testIO()
-		if err := uploadRun(context.Background(), uploadOpts(ios, s, file, true)); err != nil {
-			t.Fatalf("fw upload --wait: %v\n%s", err, errOut)
-		}
-		res := decodeJSON[UploadResult](t, out.Bytes())
-		if res.Reconnects != 1 || len(res.ResumedAt) != 1 || !res.Verified {
-			t.Fatalf("result %+v, want one reconnect and one resume\n%s", res, errOut)
-		}
-		at := res.ResumedAt[0]
-		if at < 50*2000 || at >= size {
-			t.Fatalf("resumed at %d, want about 60 chunks into %d bytes", at, size)
-		}
+		at := uploadWaitResumed(t, s, file, size, "fw upload --wait")
 		// Every byte the unit wrote, counted by the unit itself: a restart
 		// would write the first `at` bytes twice.
 		written := int(imgStats(t, s)["bytes"])
@@ -138,18 +127,7 @@ func TestUploadResumesAfterCablePull(t *testing.T) {
 		t.Parallel()
 		s := startSim(t, sim.Options{Faults: sim.Faults{Reboot: sim.Trigger{Op: "upload", Nth: 60}}})
 		file, img := writeImage(t, sim.Version{Major: 3}, size)
-		ios, out, errOut := testIO()
-		if err := uploadRun(context.Background(), uploadOpts(ios, s, file, true)); err != nil {
-			t.Fatalf("fw upload --wait across a reboot: %v\n%s", err, errOut)
-		}
-		res := decodeJSON[UploadResult](t, out.Bytes())
-		if res.Reconnects != 1 || len(res.ResumedAt) != 1 || !res.Verified {
-			t.Fatalf("result %+v, want one reconnect and one resume\n%s", res, errOut)
-		}
-		at := res.ResumedAt[0]
-		if at < 50*2000 || at >= size {
-			t.Fatalf("resumed at %d, want about 60 chunks into %d bytes", at, size)
-		}
+		at := uploadWaitResumed(t, s, file, size, "fw upload --wait across a reboot")
 		// The unit's counters restart at boot: after the reboot it wrote
 		// only the rest of the image, not all of it again.
 		if written := int(imgStats(t, s)["bytes"]); written != size-at {
@@ -171,7 +149,7 @@ func TestUploadResumesAfterCablePull(t *testing.T) {
 		if !strings.Contains(err.Error(), "upload stopped at byte") {
 			t.Errorf("error %q does not say where the upload stopped", err)
 		}
-		s.waitUp(t, 2)
+		s.WaitUp(t, 2)
 
 		ios, out, errOut := testIO()
 		o := uploadOpts(ios, s, file, false)
@@ -190,21 +168,51 @@ func TestUploadResumesAfterCablePull(t *testing.T) {
 	})
 }
 
-// checkStored checks that the unit's secondary slot holds img, verified.
+// uploadWaitResumed uploads file, of size bytes, with --wait to a unit
+// that goes away at the 60th upload request, checks that the upload went on
+// after one reconnect and was verified, and returns the offset it resumed
+// at. what names the command in a failure.
+func uploadWaitResumed(t *testing.T, s *simUnit, file string, size int, what string) int {
+	t.Helper()
+	ios, out, errOut := testIO()
+	if err := uploadRun(context.Background(), uploadOpts(ios, s, file, true)); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, errOut)
+	}
+	res := decodeJSON[UploadResult](t, out.Bytes())
+	if res.Reconnects != 1 || len(res.ResumedAt) != 1 || !res.Verified {
+		t.Fatalf("result %+v, want one reconnect and one resume\n%s", res, errOut)
+	}
+	at := res.ResumedAt[0]
+	if at < 50*2000 || at >= size {
+		t.Fatalf("resumed at %d, want about 60 chunks into %d bytes", at, size)
+	}
+	return at
+}
+
+// checkStored checks that the unit's secondary slot holds img, verified,
+// and that fw list shows it.
 func checkStored(t *testing.T, s *simUnit, img []byte) {
+	t.Helper()
+	info := checkSlot1(t, s, img)
+	if _, ok := slotWith(listSlots(t, s), hex.EncodeToString(info.Hash)); !ok {
+		t.Fatal("fw list does not show the uploaded image")
+	}
+}
+
+// checkSlot1 checks, in the unit's own memory, that its secondary slot
+// holds img, verified, and returns the image's information.
+func checkSlot1(t *testing.T, s *simUnit, img []byte) sim.ImageInfo {
 	t.Helper()
 	info, err := sim.VerifyImage(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got sim.Slot
-	s.unit.View(func(st sim.State) { got = st.Slots[1] })
+	s.Unit.View(func(st sim.State) { got = st.Slots[1] })
 	if !bytes.Equal(got.Hash, info.Hash) || got.Size != len(img) {
 		t.Fatalf("slot 1 holds %x (%d bytes), want %x (%d bytes)", got.Hash, got.Size, info.Hash, len(img))
 	}
-	if _, ok := slotWith(listSlots(t, s), hex.EncodeToString(info.Hash)); !ok {
-		t.Fatal("fw list does not show the uploaded image")
-	}
+	return info
 }
 
 // TestUploadRefusesBadImage checks that a damaged or foreign file is

@@ -2,7 +2,6 @@ package fw
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,64 +11,24 @@ import (
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	"github.com/latchkey/latchkey/internal/cli/unitopt"
 	"github.com/latchkey/latchkey/internal/sim"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
 
 // The behaviour tests and the benchmark run the virtual unit on a real
 // pseudo-terminal (sim.Serve) and the commands' run functions against it,
 // through unitopt and a real serial port: never a mock of the port.
 
-type simUnit struct {
-	link string
-	unit *sim.Unit
-	ups  chan sim.LinkInfo
-}
+// simUnit is a virtual unit served for a test; flags reach it.
+type simUnit struct{ *simtest.Sim }
 
 // startSim serves a fresh virtual unit until the test ends and waits for its
-// port to come up.
+// port to come up. A zero o.ResetDelay is 100ms here.
 func startSim(tb testing.TB, o sim.Options) *simUnit {
 	tb.Helper()
-	u, err := sim.Open(sim.Config{Seed: 7})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &simUnit{link: filepath.Join(tb.TempDir(), "tty"), unit: u, ups: make(chan sim.LinkInfo, 16)}
-	o.Unit, o.Link = u, s.link
 	if o.ResetDelay == 0 {
 		o.ResetDelay = 100 * time.Millisecond
 	}
-	o.OnLink = func(li sim.LinkInfo) { s.ups <- li }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Serve(ctx, o) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("sim.Serve: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			tb.Error("sim.Serve did not stop")
-		}
-	})
-	s.waitUp(tb, 1)
-	return s
-}
-
-// waitUp waits until the port has appeared for the up-th time.
-func (s *simUnit) waitUp(tb testing.TB, up int) {
-	tb.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case li := <-s.ups:
-			if li.Up >= up {
-				return
-			}
-		case <-timeout:
-			tb.Fatalf("the sim's port did not come up a %d. time", up)
-		}
-	}
+	return &simUnit{simtest.Start(tb, o, simtest.Config{UpWithin: 10 * time.Second, StopWithin: 5 * time.Second})}
 }
 
 // testIO returns non-terminal streams; errOut may be written while the test
@@ -82,7 +41,7 @@ func testIO() (*cmdutil.IO, *bytes.Buffer, *bytes.Buffer) {
 // linkFlags are the unit flags a test passes: the sim's link and short
 // timeouts, so a failure shows quickly.
 func (s *simUnit) flags(wait bool) unitopt.Flags {
-	return unitopt.Flags{Port: s.link, Timeout: 3 * time.Second, Wait: wait, WaitFor: 15 * time.Second}
+	return unitopt.Flags{Port: s.Link, Timeout: 3 * time.Second, Wait: wait, WaitFor: 15 * time.Second}
 }
 
 func openFor(ios *cmdutil.IO, fl *unitopt.Flags) opener {

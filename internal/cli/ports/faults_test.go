@@ -1,13 +1,11 @@
 package ports_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +13,8 @@ import (
 	"github.com/latchkey/latchkey/internal/cli/diag"
 	"github.com/latchkey/latchkey/internal/cli/ports"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
-
-// lockedBuffer is written by the running sim and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestPortsListsFaultySim runs `latchkey sim` with line noise, dropped bytes
 // and console chatter, as a trainer would, and checks that `latchkey ports`
@@ -48,7 +29,7 @@ func TestPortsListsFaultySim(t *testing.T) {
 	simM.Home, simM.Env["LATCHKEY_HOME"] = m.Home, m.Home
 	link := filepath.Join(t.TempDir(), "unit")
 	f, _, _ := simM.Factory("")
-	simOut, simErr := &lockedBuffer{}, &lockedBuffer{}
+	simOut, simErr := &simtest.Buffer{}, &simtest.Buffer{}
 	f.IO.Out, f.IO.ErrOut = simOut, simErr
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/serialport"
 	"github.com/latchkey/latchkey/internal/sim"
 	"github.com/latchkey/latchkey/internal/smp"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
 
 func testFactory(t *testing.T) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
@@ -32,26 +32,6 @@ func testFactory(t *testing.T) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) 
 		Log:    slog.New(slog.DiscardHandler),
 	}, out, errOut
 }
-
-// lockedBuffer is written by the running command and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
-}
-
-func (l *lockedBuffer) String() string { return string(l.Bytes()) }
 
 func TestNewCmdSim(t *testing.T) {
 	t.Parallel()
@@ -115,9 +95,9 @@ func TestSimRun(t *testing.T) {
 	t.Parallel()
 	f, _, _ := testFactory(t)
 	state := t.TempDir()
-	out := &lockedBuffer{}
+	out := &simtest.Buffer{}
 	ios := *f.IO
-	ios.Out, ios.ErrOut = out, &lockedBuffer{}
+	ios.Out, ios.ErrOut = out, &simtest.Buffer{}
 	opts := &Options{
 		IO: &ios, JSON: func() bool { return true }, Dirs: f.Dirs, Log: func() *slog.Logger { return f.Log },
 		Now: time.Now, Getpid: func() int { return 4242 },
