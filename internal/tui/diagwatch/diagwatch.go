@@ -86,7 +86,11 @@ func (m Model) tick() tea.Cmd {
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
+		// A terminal that reports no size (a pty nobody sized, a dumb
+		// serial console) keeps the 80x24 default rather than a 0x0 screen.
+		if msg.Width > 0 && msg.Height > 0 {
+			m.width, m.height = max(msg.Width, minWidth), max(msg.Height, minHeight)
+		}
 	case tea.KeyMsg:
 		switch msg.String() {
 		case "q", "esc", "ctrl+c":
@@ -118,6 +122,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // Quitting reports whether the person asked to leave.
 func (m Model) Quitting() bool { return m.quitting }
+
+// The smallest screen View draws: the title, one line of body and the help.
+const (
+	minWidth  = 20
+	minHeight = 3
+)
 
 // View draws the screen: exactly height lines, none wider than width.
 func (m Model) View() string {

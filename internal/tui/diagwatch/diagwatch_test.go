@@ -196,6 +196,23 @@ func TestView(t *testing.T) {
 	}
 }
 
+// TestViewOddSizes: a terminal that reports 0x0 (a pty nobody sized) once
+// made View slice out of range and crash; tiny ones must not either.
+func TestViewOddSizes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ w, h, wantW, wantH int }{
+		{0, 0, 80, 24},
+		{-1, 5, 80, 24},
+		{1, 1, minWidth, minHeight},
+		{30, 2, 30, minHeight},
+	} {
+		m := newModel()
+		m, _ = step(t, m, tea.WindowSizeMsg{Width: tt.w, Height: tt.h})
+		m, _ = step(t, m, SnapshotMsg{Snapshot: snapshot()})
+		checkSize(t, ansi.Strip(m.View()), tt.wantW, tt.wantH)
+	}
+}
+
 func TestViewNotLatchkey(t *testing.T) {
 	t.Parallel()
 	m := newModel()
