@@ -48,6 +48,7 @@ var layers = map[string]layer{
 	"internal/identity":  services,
 	"internal/device":    services,
 	"internal/humantime": services,
+	"internal/record":    services,
 
 	"internal/sales":     domain,
 	"internal/incentive": domain,
