@@ -12,6 +12,7 @@ import (
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
 	diagcmd "github.com/latchkey/latchkey/internal/cli/diag"
 	fwcmd "github.com/latchkey/latchkey/internal/cli/fw"
+	identitycmd "github.com/latchkey/latchkey/internal/cli/identity"
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	"github.com/latchkey/latchkey/internal/cli/version"
@@ -67,6 +68,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		simcmd.NewCmdSim(f),
 		diagcmd.NewCmdDiag(f),
 		fwcmd.NewCmdFw(f),
+		identitycmd.NewCmdIdentity(f),
 	)
 	groupCommands(root)
 	return root
