@@ -130,6 +130,10 @@ type Link struct {
 	errOut func(format string, args ...any)
 	// Reopened counts how often the link came back.
 	Reopened int
+	// find looks the unit up again by its serial number when the port was
+	// picked automatically: a USB unit that re-enumerates may come back
+	// under another name (ttyACM0 → ttyACM1). nil when --port named it.
+	find func() (string, bool)
 
 	// dropMu serialises reopening after a drop, so requests that saw the
 	// same link drop reopen it once.
@@ -219,6 +223,12 @@ func (l *Link) Reopen(ctx context.Context) error {
 	defer tick.Stop()
 	var last error
 	for {
+		if _, err := os.Stat(l.Path); err != nil && l.find != nil {
+			if p, ok := l.find(); ok && p != l.Path {
+				l.errOut("the unit came back on %s", p)
+				l.Path = p
+			}
+		}
 		if _, err := os.Stat(l.Path); err == nil {
 			if last = l.open(ctx); last == nil {
 				return nil
@@ -307,12 +317,39 @@ func (l *Link) deviceOptions() device.Options {
 // Resolve returns the port to use: --port when given, else the only unit or
 // virtual unit on this machine, announced on stderr.
 func Resolve(f *cmdutil.Factory, fl Flags) (string, error) {
+	p, err := resolve(f, fl)
+	return p.Path, err
+}
+
+// resolve is Resolve with the port's listing (only Path is set when --port
+// named it).
+func resolve(f *cmdutil.Factory, fl Flags) (ports.Port, error) {
 	if fl.Port != "" {
-		return fl.Port, nil
+		return ports.Port{Path: fl.Port}, nil
 	}
+	units, err := listUnits(f)
+	if err != nil {
+		return ports.Port{}, err
+	}
+	switch len(units) {
+	case 0:
+		return ports.Port{}, cmdutil.WithHint(ErrNoUnit, "plug the unit in with a data cable, or name a port with --port ('latchkey ports --all' lists them)")
+	case 1:
+		fmt.Fprintf(f.IO.ErrOut, "using %s %s on %s\n", units[0].Kind, units[0].Serial, units[0].Path)
+		return units[0], nil
+	}
+	var paths []string
+	for _, u := range units {
+		paths = append(paths, u.Path)
+	}
+	return ports.Port{}, cmdutil.Usagef("%d units found (%s); pick one with --port", len(units), strings.Join(paths, ", "))
+}
+
+// listUnits returns the units and virtual units on this machine.
+func listUnits(f *cmdutil.Factory) ([]ports.Port, error) {
 	list, err := ports.Collect(ports.DefaultOptions(f))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var units []ports.Port
 	for _, p := range list {
@@ -320,26 +357,32 @@ func Resolve(f *cmdutil.Factory, fl Flags) (string, error) {
 			units = append(units, p)
 		}
 	}
-	switch len(units) {
-	case 0:
-		return "", cmdutil.WithHint(ErrNoUnit, "plug the unit in with a data cable, or name a port with --port ('latchkey ports --all' lists them)")
-	case 1:
-		fmt.Fprintf(f.IO.ErrOut, "using %s %s on %s\n", units[0].Kind, units[0].Serial, units[0].Path)
-		return units[0].Path, nil
+	return units, nil
+}
+
+// finder looks up the unit with this serial number again, for Reopen.
+func finder(f *cmdutil.Factory, serial string) func() (string, bool) {
+	return func() (string, bool) {
+		units, err := listUnits(f)
+		if err != nil {
+			return "", false
+		}
+		for _, u := range units {
+			if u.Serial == serial {
+				return u.Path, true
+			}
+		}
+		return "", false
 	}
-	var paths []string
-	for _, u := range units {
-		paths = append(paths, u.Path)
-	}
-	return "", cmdutil.Usagef("%d units found (%s); pick one with --port", len(units), strings.Join(paths, ", "))
 }
 
 // Open resolves the port and opens the device client on it.
 func Open(ctx context.Context, f *cmdutil.Factory, fl Flags) (*Link, error) {
-	path, err := Resolve(f, fl)
+	port, err := resolve(f, fl)
 	if err != nil {
 		return nil, err
 	}
+	path := port.Path
 	p, err := serialport.Open(path, serialport.Options{})
 	if err != nil {
 		return nil, cmdutil.WithHint(err, "check the cable and that no other program has the port open")
@@ -351,6 +394,9 @@ func Open(ctx context.Context, f *cmdutil.Factory, fl Flags) (*Link, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Link{Path: path, Client: c, port: p, fl: fl, log: log, errOut: errOut}
+	if fl.Port == "" && port.Serial != "" {
+		l.find = finder(f, port.Serial)
+	}
 	l.Unit = device.New(c, l.deviceOptions())
 	return l, nil
 }
