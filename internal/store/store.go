@@ -68,11 +68,34 @@ func open(ctx context.Context, path string, migs []migration) (*Store, error) {
 		return nil, &FileError{Path: abs, Op: "open database", Err: err}
 	}
 	s := &Store{db: db, path: abs}
-	if err := s.migrate(ctx, migs); err != nil {
+	if err := s.setUp(ctx, migs); err != nil {
 		db.Close()
 		return nil, &FileError{Path: abs, Op: "open database", Err: err}
 	}
 	return s, nil
+}
+
+// setUp makes the first connection and applies migrations, trying again
+// while another process holds the file. Two processes opening a brand-new
+// file at once both read it under a shared lock and then both ask for the
+// exclusive lock that switching to WAL needs; SQLite refuses one of them at
+// once, without its busy handler, to break the deadlock. That refusal is
+// not a real conflict, so it gets the same patience as any other lock wait.
+func (s *Store) setUp(ctx context.Context, migs []migration) error {
+	deadline := time.Now().Add(BusyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		err := s.migrate(ctx, migs)
+		if err == nil || !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // dsn builds the connection string. Pragmas go in the DSN so that every
