@@ -49,6 +49,9 @@ var layers = map[string]layer{
 	"internal/device":    services,
 	"internal/humantime": services,
 	"internal/record":    services,
+	"internal/hubapi":    services,
+	"internal/hubclient": services,
+	"internal/packet":    services,
 
 	"internal/sales":     domain,
 	"internal/incentive": domain,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strconv"
@@ -23,25 +24,43 @@ type migration struct {
 // migrations lists the embedded migrations in order. Files are named
 // NNNN_name.sql; numbers start at 1 and have no gaps, which a test checks.
 func migrations() []migration {
-	entries, err := migrationFiles.ReadDir("migrations")
+	migs, err := readMigrations(migrationFiles, "migrations")
 	if err != nil {
 		panic(err) // embedded at build time; cannot fail at run time
+	}
+	return migs
+}
+
+// readMigrations reads the NNNN_name.sql files of dir in fsys, in order.
+// Numbers must start at 1 and have no gaps.
+func readMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
 	}
 	var out []migration
 	for _, e := range entries {
 		num, name, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			panic("store: badly named migration " + e.Name())
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("badly named migration %s: want NNNN_name.sql", e.Name())
 		}
-		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
-			panic(err)
+			return nil, fmt.Errorf("read migrations: %w", err)
 		}
 		out = append(out, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %04d_%s: want number %d (numbers start at 1, no gaps)", m.version, m.name, i+1)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no migrations in %s", dir)
+	}
+	return out, nil
 }
 
 // SchemaVersion is the newest schema this build knows.

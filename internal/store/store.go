@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -53,6 +54,17 @@ type Store struct {
 // and applies any migrations this build has that the file lacks.
 func Open(ctx context.Context, path string) (*Store, error) {
 	return open(ctx, path, migrations())
+}
+
+// OpenSchema is Open for another schema than the laptop's: the migrations
+// are the NNNN_name.sql files in directory dir of fsys (the back office keeps
+// its own). The file gets the same pragmas, locking and damage checks.
+func OpenSchema(ctx context.Context, path string, fsys fs.FS, dir string) (*Store, error) {
+	migs, err := readMigrations(fsys, dir)
+	if err != nil {
+		return nil, &FileError{Path: path, Op: "open database", Err: err}
+	}
+	return open(ctx, path, migs)
 }
 
 func open(ctx context.Context, path string, migs []migration) (*Store, error) {

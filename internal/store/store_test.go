@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"modernc.org/sqlite"
@@ -765,4 +766,40 @@ func readFile(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestOpenSchema(t *testing.T) {
+	ctx := context.Background()
+	good := fstest.MapFS{
+		"m/0001_a.sql": {Data: []byte("CREATE TABLE a (x INTEGER);")},
+		"m/0002_b.sql": {Data: []byte("CREATE TABLE b (y INTEGER);")},
+	}
+	p := filepath.Join(t.TempDir(), "hub.db")
+	s, err := OpenSchema(ctx, p, good, "m")
+	if err != nil {
+		t.Fatalf("OpenSchema: %v", err)
+	}
+	var v int
+	if err := s.DB().QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil || v != 2 {
+		t.Errorf("user_version = %d, %v; want 2", v, err)
+	}
+	if _, err := s.DB().ExecContext(ctx, "INSERT INTO b (y) VALUES (1)"); err != nil {
+		t.Errorf("table from second migration: %v", err)
+	}
+	s.Close()
+
+	for name, fsys := range map[string]fstest.MapFS{
+		"gap":       {"m/0001_a.sql": {Data: []byte("SELECT 1;")}, "m/0003_c.sql": {Data: []byte("SELECT 1;")}},
+		"bad name":  {"m/first.sql": {Data: []byte("SELECT 1;")}},
+		"not sql":   {"m/0001_a.txt": {Data: []byte("SELECT 1;")}},
+		"empty dir": {"other/0001_a.sql": {Data: []byte("SELECT 1;")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := OpenSchema(ctx, filepath.Join(t.TempDir(), "x.db"), fsys, "m")
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("OpenSchema = %v, want a FileError", err)
+			}
+		})
+	}
 }
