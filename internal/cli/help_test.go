@@ -23,7 +23,9 @@ var shortVerbs = map[string]bool{
 	"Record": true, "Remove": true, "Resume": true, "Run": true, "Save": true, "Send": true,
 	"Serve": true, "Set": true, "Show": true, "Sign": true, "Start": true, "Summarise": true,
 	"Survey": true, "Sync": true, "Test": true, "Update": true, "Upload": true, "Verify": true,
-	"Watch": true, "Write": true,
+	"Watch": true, "Write": true, "Measure": true, "Make": true, "Kill": true, "Deny": true,
+	"Revoke": true, "Fetch": true, "Pull": true, "Join": true, "Forget": true, "Put": true,
+	"See": true,
 }
 
 // walk calls fn for cmd and every command below it, except the ones cobra

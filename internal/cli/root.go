@@ -12,9 +12,14 @@ import (
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
 	diagcmd "github.com/latchkey/latchkey/internal/cli/diag"
 	fwcmd "github.com/latchkey/latchkey/internal/cli/fw"
+	hubcmd "github.com/latchkey/latchkey/internal/cli/hub"
 	identitycmd "github.com/latchkey/latchkey/internal/cli/identity"
+	jobscmd "github.com/latchkey/latchkey/internal/cli/jobs"
+	logincmd "github.com/latchkey/latchkey/internal/cli/login"
+	outboxcmd "github.com/latchkey/latchkey/internal/cli/outbox"
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
+	synccmd "github.com/latchkey/latchkey/internal/cli/sync"
 	"github.com/latchkey/latchkey/internal/cli/version"
 	visitcmd "github.com/latchkey/latchkey/internal/cli/visit"
 	"github.com/latchkey/latchkey/internal/config"
@@ -69,6 +74,12 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		diagcmd.NewCmdDiag(f),
 		fwcmd.NewCmdFw(f),
 		identitycmd.NewCmdIdentity(f),
+		logincmd.NewCmdLogin(f),
+		logincmd.NewCmdLogout(f),
+		jobscmd.NewCmdJobs(f),
+		synccmd.NewCmdSync(f),
+		outboxcmd.NewCmdOutbox(f),
+		hubcmd.NewCmdHub(f),
 	)
 	groupCommands(root)
 	return root

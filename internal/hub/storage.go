@@ -28,8 +28,9 @@ type Storage interface {
 	// CreateEnrollment stores a pending enrollment (only the code's hash).
 	CreateEnrollment(ctx context.Context, e Enrollment) error
 	// Enroll redeems the enrollment whose code hashes to codeHash, at now,
-	// creating u (ID, Name and Role are taken from the enrollment; u
-	// brings keys, token hash and time). Atomic: a code is redeemed at
+	// creating u (Name and Role are taken from the enrollment; u brings
+	// the id of a new user, keys, token hash and time; a known user keeps
+	// their id). Atomic: a code is redeemed at
 	// most once, even by two requests at the same moment; unknown, used
 	// or expired codes are ErrEnrollInvalid. A second enrollment of a
 	// name replaces the user's keys and token (re-enrollment after a lost

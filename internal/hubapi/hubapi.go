@@ -160,6 +160,7 @@ const (
 	CodeEnrollInvalid       = "enroll-invalid"        // 403: code unknown, used or expired
 	CodeNotFound            = "not-found"             // 404
 	CodeUnavailable         = "unavailable"           // 503: try again after Retry-After
+	CodeRateLimited         = "rate-limited"          // 429: try again after Retry-After
 	CodeInternal            = "internal"              // 500
 
 	// Record-level (also request-level on PathRecords).
@@ -205,6 +206,8 @@ func StatusFor(code string) int {
 		return http.StatusNotFound
 	case CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
 	case CodeInternal:
 		return http.StatusInternalServerError
 	default:
@@ -217,7 +220,7 @@ func StatusFor(code string) int {
 // in flight. Everything else is final.
 func Retryable(status int, code string) bool {
 	switch {
-	case code == CodeIdempotencyInFlight, code == CodeUnavailable:
+	case code == CodeIdempotencyInFlight, code == CodeUnavailable, code == CodeRateLimited:
 		return true
 	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
 		return true
@@ -227,17 +230,21 @@ func Retryable(status int, code string) bool {
 	return false
 }
 
+// maxRetryAfter bounds what ParseRetryAfter returns, so a huge value cannot
+// overflow a Duration.
+const maxRetryAfter = 24 * time.Hour
+
 // ParseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
 // It returns 0 when v is empty or unreadable.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }

@@ -105,7 +105,7 @@ func BenchmarkListProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	seed(b, NewService(st, time.Now, nil), 100_000)
+	seed(b, NewService(st, nil, time.Now, nil), 100_000)
 	st.Close()
 	env := []string{"LATCHKEY_HOME=" + home}
 	for _, args := range [][]string{

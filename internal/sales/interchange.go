@@ -363,12 +363,18 @@ func (s *Service) Import(ctx context.Context, file string, rows []ImportRow, dry
 				if err := insertRevision(ctx, tx, v); err != nil {
 					return err
 				}
+				if err := s.queue(ctx, tx, v); err != nil {
+					return fmt.Errorf("line %d: %w", row.Line, err)
+				}
 				continue
 			default:
 				res.Updated++
 			}
 			if err := writeRevision(ctx, tx, v); err != nil {
 				return err
+			}
+			if err := s.queue(ctx, tx, v); err != nil {
+				return fmt.Errorf("line %d: %w", row.Line, err)
 			}
 		}
 		if len(bad) > 0 {

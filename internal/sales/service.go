@@ -30,17 +30,23 @@ const MinPrefix = 4
 
 const timeLayout = "2006-01-02T15:04:05Z"
 
-// Service reads and writes visits in the local store.
+// Service reads and writes visits in the local store. Every revision it
+// writes is queued for the back office as a signed record in the same
+// transaction, so a visit is never saved without its record.
 type Service struct {
 	st   *store.Store
+	rec  Recorder
 	now  func() time.Time
 	rand io.Reader
 }
 
-// NewService returns a Service over st. now and rand are injected so tests
-// are deterministic; pass time.Now and crypto/rand.Reader in production.
-func NewService(st *store.Store, now func() time.Time, rand io.Reader) *Service {
-	return &Service{st: st, now: now, rand: rand}
+// NewService returns a Service over st that queues its records in rec
+// (normally an *outbox.Outbox over the same store). A nil rec makes a
+// read-only Service whose writes fail with ErrNoRecorder. now and rand are
+// injected so tests are deterministic; pass time.Now and crypto/rand.Reader
+// in production.
+func NewService(st *store.Store, rec Recorder, now func() time.Time, rand io.Reader) *Service {
+	return &Service{st: st, rec: rec, now: now, rand: rand}
 }
 
 // Log validates v and stores it as revision 1 of a new visit.
@@ -55,7 +61,12 @@ func (s *Service) Log(ctx context.Context, v Visit) (Visit, error) {
 	}
 	v.ID, v.Revision, v.Deleted = id, 1, false
 	v.RecordedAt = s.now().UTC().Truncate(time.Second)
-	err = s.st.Tx(ctx, func(tx *sql.Tx) error { return writeRevision(ctx, tx, v) })
+	err = s.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := writeRevision(ctx, tx, v); err != nil {
+			return err
+		}
+		return s.queue(ctx, tx, v)
+	})
 	if err != nil {
 		return Visit{}, fmt.Errorf("log visit: %w", err)
 	}
@@ -85,7 +96,10 @@ func (s *Service) Revise(ctx context.Context, v Visit) (Visit, error) {
 		}
 		v.Revision = head.Revision + 1
 		v.RecordedAt = s.now().UTC().Truncate(time.Second)
-		return writeRevision(ctx, tx, v)
+		if err := writeRevision(ctx, tx, v); err != nil {
+			return err
+		}
+		return s.queue(ctx, tx, v)
 	})
 	if err != nil {
 		return Visit{}, fmt.Errorf("edit visit %s: %w", short(v.ID), err)
@@ -108,7 +122,10 @@ func (s *Service) Delete(ctx context.Context, id string) (Visit, error) {
 		t.Revision++
 		t.Deleted = true
 		t.RecordedAt = s.now().UTC().Truncate(time.Second)
-		return writeRevision(ctx, tx, t)
+		if err := writeRevision(ctx, tx, t); err != nil {
+			return err
+		}
+		return s.queue(ctx, tx, t)
 	})
 	if err != nil {
 		return Visit{}, fmt.Errorf("delete visit %s: %w", short(id), err)

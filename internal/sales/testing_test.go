@@ -1,13 +1,16 @@
 package sales
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/incentive"
+	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -19,7 +22,18 @@ type seededReader struct{ r *rand.ChaCha8 }
 
 func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
+// testKey is the signing key of these tests.
+var testKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
 func newService(tb testing.TB) *Service {
+	tb.Helper()
+	s, _ := newServiceWith(tb, func() (ed25519.PrivateKey, error) { return testKey, nil })
+	return s
+}
+
+// newServiceWith returns a Service whose records are signed by signer, and
+// the outbox they go to.
+func newServiceWith(tb testing.TB, signer outbox.Signer) (*Service, *outbox.Outbox) {
 	tb.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "latchkey.db"))
 	if err != nil {
@@ -28,7 +42,10 @@ func newService(tb testing.TB) *Service {
 	tb.Cleanup(func() { st.Close() })
 	var seed [32]byte
 	copy(seed[:], tb.Name())
-	return NewService(st, func() time.Time { return testNow }, seededReader{rand.NewChaCha8(seed)})
+	r := seededReader{rand.NewChaCha8(seed)}
+	now := func() time.Time { return testNow }
+	ob := outbox.New(st, signer, now, r)
+	return NewService(st, ob, now, r), ob
 }
 
 // validVisit is a visit that passes validation; cases change one thing.

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/identity"
+	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/paths"
 	"github.com/latchkey/latchkey/internal/sales"
 	"github.com/latchkey/latchkey/internal/store"
@@ -43,9 +46,12 @@ type Factory struct {
 	Global Global
 	Log    *slog.Logger
 
-	dirs  *paths.Dirs
-	cfg   *config.Config
-	store *store.Store
+	dirs     *paths.Dirs
+	cfg      *config.Config
+	store    *store.Store
+	idStore  identity.Store
+	identity *identity.Identity
+	outbox   *outbox.Outbox
 }
 
 // Dirs returns latchkey's base directories.
@@ -93,13 +99,74 @@ func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 	return f.store, nil
 }
 
-// Sales returns the visit service over the local store.
+// IdentityStore returns where the user's keys are kept: the OS keyring,
+// else a file in the data directory (identity.DefaultStore).
+func (f *Factory) IdentityStore() (identity.Store, error) {
+	if f.idStore == nil {
+		d, err := f.Dirs()
+		if err != nil {
+			return nil, err
+		}
+		f.idStore = identity.DefaultStore(d.Data)
+	}
+	return f.idStore, nil
+}
+
+// Identity loads the user's keys once, making them on first use. A warning
+// from the store (keys kept in a file because there is no keyring) is
+// printed to stderr, once.
+func (f *Factory) Identity() (identity.Identity, error) {
+	if f.identity == nil {
+		s, err := f.IdentityStore()
+		if err != nil {
+			return identity.Identity{}, err
+		}
+		id, _, warning, err := identity.LoadOrCreate(s, f.Rand)
+		if err != nil {
+			return identity.Identity{}, WithHint(err, "run 'latchkey identity show' to see where your keys are kept")
+		}
+		if warning != "" {
+			fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", warning)
+		}
+		f.identity = &id
+	}
+	return *f.identity, nil
+}
+
+// Outbox returns the queue of records waiting for the back office, in the
+// local store. Records are signed with the user's key, which is loaded (or
+// made) only when the first record is queued.
+func (f *Factory) Outbox(ctx context.Context) (*outbox.Outbox, error) {
+	if f.outbox == nil {
+		st, err := f.Store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.outbox = outbox.New(st, f.signingKey, f.Now, f.Rand)
+	}
+	return f.outbox, nil
+}
+
+func (f *Factory) signingKey() (ed25519.PrivateKey, error) {
+	id, err := f.Identity()
+	if err != nil {
+		return nil, err
+	}
+	return id.Sign, nil
+}
+
+// Sales returns the visit service over the local store; it queues a record
+// of every change in the outbox.
 func (f *Factory) Sales(ctx context.Context) (*sales.Service, error) {
+	ob, err := f.Outbox(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return sales.NewService(st, f.Now, f.Rand), nil
+	return sales.NewService(st, ob, f.Now, f.Rand), nil
 }
 
 // Close closes whatever was opened.
@@ -107,7 +174,7 @@ func (f *Factory) Close() error {
 	var errs []error
 	if f.store != nil {
 		errs = append(errs, f.store.Close())
-		f.store = nil
+		f.store, f.outbox = nil, nil
 	}
 	return errors.Join(errs...)
 }
