@@ -91,6 +91,9 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 		return res, err
 	}
 
+	// est is how long an undisturbed sync of one round takes here; kills
+	// are drawn within it, so they land while records are in flight.
+	est := 50 * time.Millisecond
 	for round := 1; round <= c.Rounds; round++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -99,15 +102,15 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 			return res, err
 		}
 		res.Queued += c.PerRound
+		window := max(est*5/4, 5*time.Millisecond)
 		killClient := rng.IntN(4) != 0 // most rounds
 		killHub := rng.IntN(3) == 0
-		clientDelay := time.Duration(rng.IntN(120)) * time.Millisecond
-		hubDelay := time.Duration(rng.IntN(120)) * time.Millisecond
+		clientDelay := time.Duration(rng.Int64N(int64(window)))
+		hubDelay := time.Duration(rng.Int64N(int64(window)))
 
+		started := time.Now()
 		sync := exec.CommandContext(ctx, c.Binary, "sync", "--json")
 		sync.Env = env(home)
-		var syncOut bytes.Buffer
-		sync.Stdout, sync.Stderr = &syncOut, &syncOut
 		if err := sync.Start(); err != nil {
 			return res, fmt.Errorf("start sync: %w", err)
 		}
@@ -115,43 +118,46 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 		go func() { done <- sync.Wait() }()
 
 		var events []string
-		timers := []<-chan time.Time{nil, nil}
+		var clientTimer, hubTimer <-chan time.Time
 		if killClient {
-			timers[0] = time.After(clientDelay)
+			clientTimer = time.After(clientDelay)
 		}
 		if killHub {
-			timers[1] = time.After(hubDelay)
+			hubTimer = time.After(hubDelay)
 		}
-		finished := false
-		for !finished && (timers[0] != nil || timers[1] != nil) {
+		finished, disturbed := false, false
+		for !finished {
 			select {
 			case <-done:
 				finished = true
-			case <-timers[0]:
-				timers[0] = nil
+			case <-clientTimer:
+				clientTimer = nil
 				if sync.Process.Signal(os.Kill) == nil {
 					res.ClientKills++
-					events = append(events, fmt.Sprintf("client killed at %v", clientDelay))
+					disturbed = true
+					events = append(events, fmt.Sprintf("sync killed at %v", clientDelay.Round(time.Millisecond)))
 				}
-			case <-timers[1]:
-				timers[1] = nil
+			case <-hubTimer:
+				// The hub dies mid-intake and comes back on the same
+				// address, as a supervisor would restart it; the sync
+				// still running retries into the new process.
+				hubTimer = nil
 				if err := h.kill(); err != nil {
 					return res, err
 				}
 				res.HubKills++
-				events = append(events, fmt.Sprintf("hub killed at %v", hubDelay))
+				disturbed = true
+				events = append(events, fmt.Sprintf("hub killed at %v", hubDelay.Round(time.Millisecond)))
+				if err := h.start(ctx, h.addr); err != nil {
+					return res, err
+				}
 			}
 		}
-		if !finished {
-			<-done
-		}
-		if !h.running() {
-			if err := h.start(ctx, h.addr); err != nil {
-				return res, err
-			}
+		if !disturbed {
+			est = (est + time.Since(started)) / 2
 		}
 		if len(events) == 0 {
-			events = append(events, "no fault")
+			events = append(events, "no fault landed")
 		}
 		fmt.Fprintf(c.Log, "round %d/%d: queued %d, %s\n", round, c.Rounds, c.PerRound, strings.Join(events, ", "))
 	}
