@@ -75,7 +75,7 @@ Exit status 1 when a record was lost, duplicated or altered.`,
 	fl := cmd.Flags()
 	fl.IntVar(&count, "count", 20, "rounds to run")
 	fl.Uint64Var(&seed, "seed", 0, "seed for the random choices (default: a new one, printed)")
-	fl.IntVar(&perRound, "per-round", 25, "visits queued each round")
+	fl.IntVar(&perRound, "per-round", 100, "visits queued each round")
 	fl.StringVar(&dir, "dir", "", "working directory (default: a temporary one, removed after)")
 	fl.BoolVar(&keep, "keep", false, "keep the temporary working directory")
 	return cmd
