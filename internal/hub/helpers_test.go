@@ -89,7 +89,7 @@ func newHub(t testing.TB, opts ...hubOption) *testHub {
 	if o.wrap != nil {
 		storage = o.wrap(st)
 	}
-	srv, err := hub.NewServer(hub.ServerConfig{Store: storage, HubKey: key.Public().Sign, Now: c.Now})
+	srv, err := hub.NewServer(hub.ServerConfig{Store: storage, Signer: key.Sign, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

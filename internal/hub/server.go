@@ -20,15 +20,16 @@ import (
 	"github.com/latchkey/latchkey/internal/hubapi"
 	"github.com/latchkey/latchkey/internal/identity"
 	"github.com/latchkey/latchkey/internal/ids"
+	"github.com/latchkey/latchkey/internal/packet"
 	"github.com/latchkey/latchkey/internal/record"
 )
 
 // ServerConfig is what a Server works with.
 type ServerConfig struct {
 	Store Storage
-	// HubKey is the hub's Ed25519 public key, which signs job packets;
-	// enrolling clients get it to check packets with.
-	HubKey ed25519.PublicKey
+	// Signer is the hub's Ed25519 key (LoadKeys), which signs job packets
+	// and denylists; enrolling clients get its public half to check them.
+	Signer ed25519.PrivateKey
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand makes tokens and user ids; nil means crypto/rand. Requests
@@ -43,6 +44,7 @@ type ServerConfig struct {
 // runs it.
 type Server struct {
 	store   Storage
+	signer  ed25519.PrivateKey
 	hubKey  ed25519.PublicKey
 	now     func() time.Time
 	rand    io.Reader
@@ -61,11 +63,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("new hub server: no store")
 	}
-	if len(cfg.HubKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("new hub server: hub key of %d bytes, want %d", len(cfg.HubKey), ed25519.PublicKeySize)
+	if len(cfg.Signer) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("new hub server: hub key of %d bytes, want %d", len(cfg.Signer), ed25519.PrivateKeySize)
 	}
 	s := &Server{
-		store: cfg.Store, hubKey: cfg.HubKey, now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
+		store: cfg.Store, signer: cfg.Signer, hubKey: cfg.Signer.Public().(ed25519.PublicKey), now: cfg.Now, rand: cfg.Rand, log: cfg.Logger,
 		metrics: newMetrics(), mux: http.NewServeMux(), methods: map[string]string{},
 		inflight: map[string]struct{}{},
 	}
@@ -217,7 +219,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, u User) {
 
 func (s *Server) jobs(w http.ResponseWriter, r *http.Request, u User) {
 	ctx := r.Context()
-	resp := hubapi.JobsResponse{Packets: []json.RawMessage{}, Denylist: []hubapi.DeniedUnit{}}
+	resp := hubapi.JobsResponse{Packets: []json.RawMessage{}}
 	if u.Role == hubapi.RoleInstaller {
 		js, err := s.store.Jobs(ctx, u.Name)
 		if err != nil {
@@ -236,9 +238,16 @@ func (s *Server) jobs(w http.ResponseWriter, r *http.Request, u User) {
 		s.internal(w, r, err)
 		return
 	}
+	list := packet.Denylist{IssuedAt: s.now().UTC(), Units: []packet.DeniedUnit{}}
 	for _, d := range ds {
-		resp.Denylist = append(resp.Denylist, hubapi.DeniedUnit{Serial: d.Serial, Reason: d.Reason, DeniedAt: d.DeniedAt.UTC()})
+		list.Units = append(list.Units, packet.DeniedUnit{Serial: d.Serial, Reason: d.Reason, DeniedAt: d.DeniedAt.UTC()})
 	}
+	signed, err := packet.SignDenylist(list, s.signer)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	resp.Denylist = signed
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -75,8 +75,9 @@ func TestEnrollJobsFlow(t *testing.T) {
 	if _, keys, err := packet.Open(jobs.Packets[0], inst.resp.HubKey, inst.id, h.clock.Now()); err != nil || len(keys) != 2 {
 		t.Errorf("installer cannot open the packet: %v", err)
 	}
-	if len(jobs.Denylist) != 1 || jobs.Denylist[0].Serial != "LK-00666" {
-		t.Errorf("denylist = %+v", jobs.Denylist)
+	deny, err := packet.VerifyDenylist(jobs.Denylist, inst.resp.HubKey)
+	if err != nil || len(deny.Units) != 1 || deny.Units[0].Serial != "LK-00666" || !deny.IssuedAt.Equal(h.clock.Now()) {
+		t.Errorf("denylist = %+v, %v; want LK-00666 signed by the hub, issued now", deny, err)
 	}
 	other, err := identity.Generate(rand.Reader)
 	if err != nil {
@@ -92,8 +93,9 @@ func TestEnrollJobsFlow(t *testing.T) {
 	if status != http.StatusOK || json.Unmarshal(body, &jobs) != nil {
 		t.Fatalf("jobs: %d %s", status, body)
 	}
-	if len(jobs.Packets) != 0 || len(jobs.Denylist) != 1 {
-		t.Errorf("sales user got %d packets and %d denied units, want 0 and 1", len(jobs.Packets), len(jobs.Denylist))
+	deny, err = packet.VerifyDenylist(jobs.Denylist, inst.resp.HubKey)
+	if len(jobs.Packets) != 0 || err != nil || len(deny.Units) != 1 {
+		t.Errorf("sales user got %d packets and %d denied units (%v), want 0 and 1", len(jobs.Packets), len(deny.Units), err)
 	}
 
 	h.clock.Advance(hub.DefaultJobTTL + time.Minute)

@@ -102,8 +102,11 @@ type User struct {
 // JobsResponse is what an installer pulls.
 type JobsResponse struct {
 	// Packets are signed, sealed job packets (internal/packet), as issued.
-	Packets  []json.RawMessage `json:"packets"`
-	Denylist []DeniedUnit      `json:"denylist"`
+	Packets []json.RawMessage `json:"packets"`
+	// Denylist is the unit denylist signed by the hub's key with its issue
+	// time (internal/packet, signed denylist), so nobody answering for the
+	// hub can empty it and an older list can be told from a newer one.
+	Denylist json.RawMessage `json:"denylist"`
 }
 
 // DeniedUnit is a unit the back office refuses: installers must not pair or

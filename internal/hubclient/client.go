@@ -227,7 +227,8 @@ func (c *Client) SendBatch(ctx context.Context, idemKey string, envs [][]byte) (
 		return nil, fmt.Errorf("send batch of %d: %w", len(envs), err)
 	}
 	if len(out.Results) != len(envs) {
-		return nil, fmt.Errorf("send batch: %w: %d results for %d records", ErrUnexpectedAnswer, len(out.Results), len(envs))
+		return nil, fmt.Errorf("send batch: %w", &AnswerError{Status: http.StatusOK,
+			Detail: fmt.Sprintf("%d results for %d records", len(out.Results), len(envs))})
 	}
 	return out.Results, nil
 }
@@ -368,6 +369,12 @@ func (e *AnswerError) Unwrap() error { return ErrUnexpectedAnswer }
 // Retryable reports whether sending the same request again later may work,
 // judged from the status alone (a gateway error, say).
 func (e *AnswerError) Retryable() bool { return hubapi.Retryable(e.Status, "") }
+
+// StatusCode is the answer's HTTP status.
+func (e *AnswerError) StatusCode() int { return e.Status }
+
+// RetryAfterDelay is the wait the answer asked for, if any.
+func (e *AnswerError) RetryAfterDelay() time.Duration { return e.RetryAfter }
 
 // DecodeError turns a non-2xx answer into an error: a *hubapi.Error when the
 // body is an hubapi.ErrorBody with a code, else an *AnswerError naming the

@@ -155,7 +155,7 @@ func TestCalls(t *testing.T) {
 			writeJSON(w, http.StatusOK, user)
 		}),
 		"GET " + hubapi.PathJobs: authed(func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, hubapi.JobsResponse{Packets: []json.RawMessage{json.RawMessage(`{"a":1}`)}, Denylist: []hubapi.DeniedUnit{{Serial: "S1"}}})
+			writeJSON(w, http.StatusOK, hubapi.JobsResponse{Packets: []json.RawMessage{json.RawMessage(`{"a":1}`)}, Denylist: json.RawMessage(`{"signed":"S1"}`)})
 		}),
 		"POST " + hubapi.PathRecords: authed(func(w http.ResponseWriter, r *http.Request) {
 			if k := r.Header.Get(hubapi.HeaderIdempotencyKey); k != "idem-1" {
@@ -200,7 +200,7 @@ func TestCalls(t *testing.T) {
 		t.Errorf("Me = %+v, %v", me, err)
 	}
 	jobs, err := c.Jobs(ctx)
-	if err != nil || len(jobs.Packets) != 1 || jobs.Denylist[0].Serial != "S1" {
+	if err != nil || len(jobs.Packets) != 1 || string(jobs.Denylist) != `{"signed":"S1"}` {
 		t.Errorf("Jobs = %+v, %v", jobs, err)
 	}
 	res, err := c.SendRecord(ctx, "idem-1", []byte(`{"payloadType":"x"}`))

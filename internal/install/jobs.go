@@ -51,12 +51,19 @@ type PullResult struct {
 	Denied int `json:"denied"`
 }
 
-// Save verifies every packet of a pull with the hub's key (pinned at login)
-// and stores the good ones with the denylist, in one transaction. A packet
-// that does not verify (altered, signed by another key, expired, not for
-// installerKeyID) is refused and named in the result, never stored.
+// Save verifies every packet of a pull and its denylist with the hub's key
+// (pinned at login) and stores them, in one transaction. A packet that does
+// not verify (altered, signed by another key, expired, not for
+// installerKeyID) is refused and named in the result, never stored, as is
+// one older than the packet of that job already held. A denylist that does
+// not verify, or is older than the one held, fails the whole pull: nothing
+// is stored, and the list held stays.
 func (j *Jobs) Save(ctx context.Context, hubKey ed25519.PublicKey, installerKeyID string, resp hubapi.JobsResponse) (PullResult, error) {
 	now := j.now().UTC()
+	deny, err := packet.VerifyDenylist(resp.Denylist, hubKey)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pulled denylist: %w", err)
+	}
 	type good struct {
 		job packet.Job
 		raw []byte
@@ -79,10 +86,26 @@ func (j *Jobs) Save(ctx context.Context, hubKey ed25519.PublicKey, installerKeyI
 		goods = append(goods, good{job, []byte(raw)})
 	}
 	stamp := now.Format(time.RFC3339Nano)
-	err := j.st.Tx(ctx, func(tx *sql.Tx) error {
+	err = j.st.Tx(ctx, func(tx *sql.Tx) error {
+		var held string
+		err := tx.QueryRowContext(ctx, `SELECT issued_at FROM denylist_issue`).Scan(&held)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if held != "" {
+			heldAt, perr := time.Parse(time.RFC3339Nano, held)
+			if perr != nil {
+				return fmt.Errorf("denylist issue time %q: %w", held, perr)
+			}
+			if deny.IssuedAt.Before(heldAt) {
+				return fmt.Errorf("%w: issued %s, the one held %s", packet.ErrStale,
+					deny.IssuedAt.Format(time.RFC3339), heldAt.Format(time.RFC3339))
+			}
+		}
 		for _, g := range goods {
 			var old []byte
-			err := tx.QueryRowContext(ctx, `SELECT packet FROM jobs WHERE id = ?`, g.job.ID).Scan(&old)
+			var oldIssued string
+			err := tx.QueryRowContext(ctx, `SELECT packet, issued_at FROM jobs WHERE id = ?`, g.job.ID).Scan(&old, &oldIssued)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				res.New++
@@ -92,6 +115,11 @@ func (j *Jobs) Save(ctx context.Context, hubKey ed25519.PublicKey, installerKeyI
 				res.Unchanged++
 				continue
 			default:
+				if t, perr := time.Parse(time.RFC3339Nano, oldIssued); perr == nil && g.job.IssuedAt.Before(t) {
+					res.Refused = append(res.Refused, fmt.Sprintf("job %s: the packet is older than the one held (issued %s, held %s)",
+						g.job.ID, g.job.IssuedAt.Format(time.RFC3339), t.Format(time.RFC3339)))
+					continue
+				}
 				res.Updated++
 			}
 			doors, err := json.Marshal(g.job.Doors)
@@ -115,13 +143,18 @@ func (j *Jobs) Save(ctx context.Context, hubKey ed25519.PublicKey, installerKeyI
 		if _, err := tx.ExecContext(ctx, `DELETE FROM denied_units`); err != nil {
 			return err
 		}
-		for _, d := range resp.Denylist {
+		for _, d := range deny.Units {
 			_, err := tx.ExecContext(ctx, `INSERT INTO denied_units (serial, reason, denied_at, pulled_at) VALUES (?, ?, ?, ?)
 				ON CONFLICT (serial) DO UPDATE SET reason = excluded.reason, denied_at = excluded.denied_at`,
 				d.Serial, d.Reason, d.DeniedAt.UTC().Format(time.RFC3339Nano), stamp)
 			if err != nil {
 				return err
 			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO denylist_issue (only_row, issued_at) VALUES (1, ?)
+			ON CONFLICT (only_row) DO UPDATE SET issued_at = excluded.issued_at`, deny.IssuedAt.UTC().Format(time.RFC3339Nano))
+		if err != nil {
+			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM denied_units`).Scan(&res.Denied)
 	})

@@ -231,8 +231,11 @@ func (o *Outbox) newKey() (string, error) {
 // Filter narrows List. Zero fields do not filter.
 type Filter struct {
 	State State
-	Kind  record.Kind
-	Limit int // 0 means no limit
+	// Unsent keeps only entries not yet sent (queued or rejected); it
+	// cannot be combined with State.
+	Unsent bool
+	Kind   record.Kind
+	Limit  int // 0 means no limit
 }
 
 const entryColumns = `seq, record_id, kind, created_at, expires_at, job, unit, envelope, digest, idempotency_key,
@@ -248,6 +251,12 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Entry, error) {
 		}
 		where = append(where, "state = ?")
 		args = append(args, string(f.State))
+	}
+	if f.Unsent {
+		if f.State != "" {
+			return nil, fmt.Errorf("list outbox: a state and unsent together")
+		}
+		where = append(where, "state <> 'sent'")
 	}
 	if f.Kind != "" {
 		where = append(where, "kind = ?")

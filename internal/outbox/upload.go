@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -141,10 +142,32 @@ func (u *Uploader) Run(ctx context.Context, progress func(Progress)) (Summary, e
 			if cerr := ctx.Err(); cerr != nil {
 				return finish(fmt.Errorf("upload records: %w", cerr))
 			}
+			if tooLarge(err) {
+				// The hub (or a proxy before it) refuses a body this
+				// big: send fewer at a time. A single record too large
+				// is refused for good, and the queue moves on.
+				if len(rows) == 1 {
+					if merr := u.Outbox.rejectOne(ctx, key, rows[0], hubapi.CodeTooLarge, err.Error()); merr != nil {
+						return finish(fmt.Errorf("upload records: %w", merr))
+					}
+					rows[0].State, rows[0].RejectCode, rows[0].RejectReason = Rejected, hubapi.CodeTooLarge, err.Error()
+					sum.Rejected = append(sum.Rejected, rows[0])
+					done++
+					continue
+				}
+				if merr := u.Outbox.markFailed(ctx, key, err.Error(), time.Time{}, true); merr != nil {
+					return finish(fmt.Errorf("upload records: %w", merr))
+				}
+				cfg.BatchSize = max(1, len(rows)/2)
+				continue
+			}
 			failures++
 			retry, wait := retryable(err)
 			if !retry {
-				_ = u.Outbox.markFailed(ctx, key, err.Error(), time.Time{}, isMismatch(err))
+				// The batch loses its key: sent again unchanged, it would
+				// get the same answer for ever. Rebatching is safe, as the
+				// hub knows every record it holds by id and digest.
+				_ = u.Outbox.markFailed(ctx, key, err.Error(), time.Time{}, true)
 				return finish(fmt.Errorf("upload batch of %d records: %w", len(rows), err))
 			}
 			if failures >= cfg.MaxFailures {
@@ -241,6 +264,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// answerError is what a Sender's errors may say about the hub's answer:
+// whether the same request may work later, and its HTTP status. Errors
+// that say neither are network failures, which may.
+type answerError interface {
+	error
+	Retryable() bool
+	StatusCode() int
+}
+
 // retryable reports whether a failed batch may be sent again unchanged, and
 // how long the hub asked to wait first.
 func retryable(err error) (bool, time.Duration) {
@@ -253,15 +285,27 @@ func retryable(err error) (bool, time.Duration) {
 		// The hub answers a repeated key with the same answer: no use.
 		return false, 0
 	}
+	var ae answerError
+	if errors.As(err, &ae) {
+		var wait time.Duration
+		var ra interface{ RetryAfterDelay() time.Duration }
+		if errors.As(err, &ra) {
+			wait = ra.RetryAfterDelay()
+		}
+		return ae.Retryable(), wait
+	}
 	return true, 0
 }
 
-// isMismatch reports the hub saying the batch key was used with another
-// body. The rows are then given a fresh key next time: the hub still knows
-// each record by id and digest, so nothing is stored twice.
-func isMismatch(err error) bool {
+// tooLarge reports a refusal of the request's size: the hub's own
+// too-large, or a 413 from a proxy in front of it.
+func tooLarge(err error) bool {
 	var he *hubapi.Error
-	return errors.As(err, &he) && he.Code == hubapi.CodeIdempotencyMismatch
+	if errors.As(err, &he) {
+		return he.Code == hubapi.CodeTooLarge || he.Status == http.StatusRequestEntityTooLarge
+	}
+	var ae answerError
+	return errors.As(err, &ae) && ae.StatusCode() == http.StatusRequestEntityTooLarge
 }
 
 // badAnswerError is an answer that does not fit the batch it answers.
@@ -354,6 +398,21 @@ func (o *Outbox) markFailed(ctx context.Context, key, msg string, next time.Time
 	})
 	if err != nil {
 		return fmt.Errorf("note failed attempt: %w", err)
+	}
+	return nil
+}
+
+// rejectOne marks one entry of a batch refused, with code and reason.
+func (o *Outbox) rejectOne(ctx context.Context, key string, e Entry, code, reason string) error {
+	ctx = context.WithoutCancel(ctx)
+	err := o.st.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'rejected', attempts = attempts + 1, batch_key = '',
+reject_code = ?, reject_reason = ?, last_error = '', next_attempt_at = '' WHERE seq = ? AND state = 'queued' AND batch_key = ?`,
+			code, reason, e.Seq, key)
+		return store.Classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("note refused record: %w", err)
 	}
 	return nil
 }

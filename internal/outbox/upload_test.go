@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -314,21 +315,24 @@ func TestUploadStops(t *testing.T) {
 	}{
 		{name: "401", answer: func(int, call) ([]hubapi.RecordResult, error) {
 			return nil, &hubapi.Error{Status: 401, Code: hubapi.CodeUnauthorized, Message: "unknown token"}
-		}, wantHub: hubapi.CodeUnauthorized, wantCalls: 1},
+		}, wantHub: hubapi.CodeUnauthorized, wantCalls: 1, freshKey: true},
 		{name: "403 revoked", answer: func(int, call) ([]hubapi.RecordResult, error) {
 			return nil, &hubapi.Error{Status: 403, Code: hubapi.CodeRevoked, Message: "user revoked"}
-		}, wantHub: hubapi.CodeRevoked, wantCalls: 1},
+		}, wantHub: hubapi.CodeRevoked, wantCalls: 1, freshKey: true},
 		{name: "idempotency mismatch", answer: func(int, call) ([]hubapi.RecordResult, error) {
 			return nil, &hubapi.Error{Status: 422, Code: hubapi.CodeIdempotencyMismatch, Message: "key reused"}
 		}, wantHub: hubapi.CodeIdempotencyMismatch, wantCalls: 1, freshKey: true},
 		{name: "too few results", answer: func(_ int, c call) ([]hubapi.RecordResult, error) {
 			return storeAll(c)[:1], nil
-		}, wantCalls: 1},
+		}, wantCalls: 1, freshKey: true},
 		{name: "results for other records", answer: func(_ int, c call) ([]hubapi.RecordResult, error) {
 			r := storeAll(c)
 			r[0], r[1] = r[1], r[0]
 			return r, nil
-		}, wantCalls: 1},
+		}, wantCalls: 1, freshKey: true},
+		{name: "answer that is not the API's", answer: func(int, call) ([]hubapi.RecordResult, error) {
+			return nil, &statusError{status: 200}
+		}, wantCalls: 1, freshKey: true},
 		{name: "gave up", answer: func(int, call) ([]hubapi.RecordResult, error) { return nil, netErr },
 			wantIs: outbox.ErrGaveUp, wantCalls: 4},
 	}
@@ -369,6 +373,58 @@ func TestUploadStops(t *testing.T) {
 			}
 			if (e.BatchKey == "") != tt.freshKey {
 				t.Errorf("batch key %q after the stop, want fresh=%v", e.BatchKey, tt.freshKey)
+			}
+		})
+	}
+}
+
+// statusError is an answer error as hubclient reports one that is not the
+// API's JSON: a status, and whether the same request may work later.
+type statusError struct{ status int }
+
+func (e *statusError) Error() string   { return fmt.Sprintf("unexpected answer %d", e.status) }
+func (e *statusError) StatusCode() int { return e.status }
+func (e *statusError) Retryable() bool { return hubapi.Retryable(e.status, "") }
+
+// TestUploadTooLarge: a hub (or a proxy before it) that refuses the body's
+// size gets smaller batches; a record too large on its own is refused and
+// the queue moves on past it.
+func TestUploadTooLarge(t *testing.T) {
+	t.Parallel()
+	for _, proxy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("proxy=%v", proxy), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := openStore(t)
+			ob := newOutbox(t, st)
+			addN(t, st, ob, 0, 8)
+			tooBig := func() error {
+				if proxy {
+					return &statusError{status: 413}
+				}
+				return &hubapi.Error{Status: 413, Code: hubapi.CodeTooLarge, Message: "request body too large"}
+			}
+			sender := &testSender{answer: func(_ int, c call) ([]hubapi.RecordResult, error) {
+				// At most two records fit, and record 5 never does.
+				if slices.Contains(c.ids, recID(5)) && len(c.ids) == 1 {
+					return nil, tooBig()
+				}
+				if len(c.envs) > 2 || slices.Contains(c.ids, recID(5)) {
+					return nil, tooBig()
+				}
+				return storeAll(c), nil
+			}}
+			u := uploader(t, ob, sender, &sleeper{})
+			u.BatchSize = 8
+			sum, err := u.Run(ctx, nil)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if sum.Sent != 7 || len(sum.Rejected) != 1 || sum.Rejected[0].ID != recID(5) || sum.Rejected[0].RejectCode != hubapi.CodeTooLarge {
+				t.Errorf("summary %+v, want 7 sent and record 5 refused as too-large", sum)
+			}
+			if c := counts(t, ob); c != (outbox.Counts{Sent: 7, Rejected: 1}) {
+				t.Errorf("counts %+v", c)
 			}
 		})
 	}

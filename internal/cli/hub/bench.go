@@ -131,7 +131,7 @@ func (b *bench) run(ctx context.Context, intakeN, syncN, batch, workers int) (Be
 	if err != nil {
 		return res, err
 	}
-	srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: st, HubKey: key.Public().Sign})
+	srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: st, Signer: key.Sign})
 	if err != nil {
 		return res, err
 	}

@@ -50,7 +50,7 @@ func newOffice(t *testing.T) *office {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: st, HubKey: key.Public().Sign})
+	srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: st, Signer: key.Sign})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ The first line on stderr says where it listens:
 			}
 			defer b.Close()
 			log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
-			srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: b.store, HubKey: b.key.Public().Sign, Now: f.Now, Rand: f.Rand, Logger: log})
+			srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: b.store, Signer: b.key.Sign, Now: f.Now, Rand: f.Rand, Logger: log})
 			if err != nil {
 				return err
 			}

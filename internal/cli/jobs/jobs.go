@@ -78,13 +78,16 @@ never stored.`,
 				return err
 			}
 			if f.Global.JSON {
-				return cmdutil.WriteJSON(f.IO.Out, res)
+				if err := cmdutil.WriteJSON(f.IO.Out, res); err != nil {
+					return err
+				}
+			} else {
+				for _, r := range res.Refused {
+					fmt.Fprintf(f.IO.ErrOut, "refused %s\n", r)
+				}
+				fmt.Fprintf(f.IO.Out, "%d new, %d updated, %d unchanged; %d %s on the denylist\n",
+					res.New, res.Updated, res.Unchanged, res.Denied, plural(res.Denied, "unit", "units"))
 			}
-			for _, r := range res.Refused {
-				fmt.Fprintf(f.IO.ErrOut, "refused %s\n", r)
-			}
-			fmt.Fprintf(f.IO.Out, "%d new, %d updated, %d unchanged; %d %s on the denylist\n",
-				res.New, res.Updated, res.Unchanged, res.Denied, plural(res.Denied, "unit", "units"))
 			if len(res.Refused) > 0 {
 				return fmt.Errorf("%d job %s failed verification and %s not stored",
 					len(res.Refused), plural(len(res.Refused), "packet", "packets"), plural(len(res.Refused), "was", "were"))

@@ -45,7 +45,7 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
   latchkey outbox list --state rejected`,
 		Args: cmdutil.NoArgs("narrow the list with --state or --kind"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			flt := outbox.Filter{State: outbox.State(state), Kind: record.Kind(kind), Limit: limit}
+			flt := outbox.Filter{State: outbox.State(state), Kind: record.Kind(kind), Limit: limit, Unsent: state == "" && !all}
 			if state != "" && !flt.State.Valid() {
 				return cmdutil.Usagef("--state %q: want queued, sent or rejected", state)
 			}
@@ -62,15 +62,6 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 			entries, err := ob.List(cmd.Context(), flt)
 			if err != nil {
 				return err
-			}
-			if state == "" && !all {
-				kept := entries[:0]
-				for _, e := range entries {
-					if e.State != outbox.Sent {
-						kept = append(kept, e)
-					}
-				}
-				entries = kept
 			}
 			if f.Global.JSON {
 				if entries == nil {

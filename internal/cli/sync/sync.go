@@ -45,7 +45,7 @@ stops and the records stay queued.
 Records the hub refuses are kept, with its reason: see them with 'latchkey
 outbox list --state rejected' and send them again with 'latchkey outbox retry'.
 
-Exit status: 0 when everything queued was sent; 1 when records were refused,
+Exit status: 0 when everything queued was sent; 1 when records were refused in this run,
 or some are still queued (hub unreachable, not logged in).`,
 		Example: "  latchkey sync\n  latchkey sync --json | jq .remaining",
 		Args:    cmdutil.NoArgs("it sends the whole outbox"),
@@ -62,7 +62,15 @@ or some are still queued (hub unreachable, not logged in).`,
 			}
 			c, sess, err := f.HubClient()
 			if err != nil {
-				if counts, cerr := ob.Counts(cmd.Context()); cerr == nil && counts.Queued > 0 {
+				counts, cerr := ob.Counts(cmd.Context())
+				if cerr != nil {
+					return err
+				}
+				if f.Global.JSON {
+					if jerr := cmdutil.WriteJSON(f.IO.Out, Result{Rejected: []outbox.Entry{}, Remaining: counts.Queued, Error: err.Error()}); jerr != nil {
+						return jerr
+					}
+				} else if counts.Queued > 0 {
 					fmt.Fprintf(f.IO.ErrOut, "%d %s stay queued\n", counts.Queued, plural(counts.Queued, "record", "records"))
 				}
 				return err

@@ -28,3 +28,11 @@ CREATE TABLE denied_units (
     denied_at TEXT NOT NULL,
     pulled_at TEXT NOT NULL
 );
+
+-- When the denylist in denied_units was issued by the hub (one row). A pull
+-- with an older list is refused, so a replayed answer cannot bring back a
+-- unit denied since.
+CREATE TABLE denylist_issue (
+    only_row  INTEGER PRIMARY KEY CHECK (only_row = 1),
+    issued_at TEXT NOT NULL
+);

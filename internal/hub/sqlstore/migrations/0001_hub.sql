@@ -14,8 +14,9 @@ CREATE TABLE enrollments (
 );
 
 -- users holds one row per person with their current key and token; every key
--- a person ever enrolled stays in user_keys so that records signed with a key
--- replaced by re-enrollment still verify.
+-- a person ever enrolled stays in user_keys so that a record signed with a
+-- key replaced by re-enrollment is known as that person's (and refused as
+-- signed by a revoked key) rather than as signed by nobody.
 CREATE TABLE users (
     id         TEXT NOT NULL PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
