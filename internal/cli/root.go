@@ -15,11 +15,14 @@ import (
 	hubcmd "github.com/latchkey/latchkey/internal/cli/hub"
 	identitycmd "github.com/latchkey/latchkey/internal/cli/identity"
 	jobscmd "github.com/latchkey/latchkey/internal/cli/jobs"
+	journalcmd "github.com/latchkey/latchkey/internal/cli/journal"
 	logincmd "github.com/latchkey/latchkey/internal/cli/login"
 	outboxcmd "github.com/latchkey/latchkey/internal/cli/outbox"
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
+	provisioncmd "github.com/latchkey/latchkey/internal/cli/provision"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	synccmd "github.com/latchkey/latchkey/internal/cli/sync"
+	trustcmd "github.com/latchkey/latchkey/internal/cli/trust"
 	"github.com/latchkey/latchkey/internal/cli/version"
 	visitcmd "github.com/latchkey/latchkey/internal/cli/visit"
 	"github.com/latchkey/latchkey/internal/config"
@@ -80,6 +83,10 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		synccmd.NewCmdSync(f),
 		outboxcmd.NewCmdOutbox(f),
 		hubcmd.NewCmdHub(f),
+		trustcmd.NewCmdTrust(f),
+		provisioncmd.NewCmdPair(f),
+		provisioncmd.NewCmdBurn(f),
+		journalcmd.NewCmdJournal(f),
 	)
 	groupCommands(root)
 	return root

@@ -166,6 +166,9 @@ func (it *item) check(signers map[string]*User, caller User, now time.Time) {
 		Digest: it.digest, Job: it.header.Job, Unit: it.header.Unit,
 		CreatedAt: it.header.CreatedAt, ReceivedAt: now, Envelope: it.raw,
 	}
+	if j := it.header.Journal; j != nil {
+		it.rec.JournalSeq, it.rec.JournalHash = j.Seq, j.Hash
+	}
 }
 
 // verifyCode is the refusal code of a record.Verify error.

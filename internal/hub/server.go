@@ -88,6 +88,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.handle(http.MethodGet, hubapi.PathJobs, s.auth(s.jobs))
 	s.handle(http.MethodPost, hubapi.PathRecords, s.auth(s.records))
 	s.handle(http.MethodPost, hubapi.PathRecordsBatch, s.auth(s.recordsBatch))
+	s.handle(http.MethodGet, hubapi.PathJournalHead, s.auth(s.journalHead))
 	s.mux.HandleFunc("/", s.unmatched)
 	return s, nil
 }
@@ -259,6 +260,21 @@ func packetJSON(p []byte) json.RawMessage {
 	}
 	b, _ := json.Marshal(p)
 	return b
+}
+
+// journalHead answers the newest journal head among the caller's records,
+// which their laptop checks its journal against (latchkey journal verify).
+func (s *Server) journalHead(w http.ResponseWriter, r *http.Request, u User) {
+	seq, hash, err := s.store.JournalHead(r.Context(), u.Name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, hubapi.CodeNotFound, "no record of yours carries a journal head yet; run latchkey sync")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, hubapi.JournalHead{Seq: seq, Hash: hash})
 }
 
 func (s *Server) records(w http.ResponseWriter, r *http.Request, u User) {

@@ -74,6 +74,12 @@ type Storage interface {
 	Records(ctx context.Context, f RecordFilter) ([]Record, error)
 	// CountRecords counts stored records, filtered.
 	CountRecords(ctx context.Context, f RecordFilter) (int, error)
+	// JournalHead returns the journal reference with the highest seq among
+	// the records user signed with their current key: the newest head of
+	// that laptop's journal the hub acknowledged. Records signed with a key
+	// replaced by re-enrollment belong to another laptop's journal and do
+	// not count. ErrNotFound when no such record carries a reference.
+	JournalHead(ctx context.Context, user string) (seq int64, hash string, err error)
 	// SweepIdempotency forgets idempotency keys that expired before now and
 	// says how many.
 	SweepIdempotency(ctx context.Context, now time.Time) (int, error)
@@ -155,6 +161,11 @@ type Record struct {
 	CreatedAt  time.Time
 	ReceivedAt time.Time
 	Envelope   []byte // the DSSE envelope as received
+	// JournalSeq and JournalHash are the header's journal reference, the
+	// signer's journal head when the record was queued; 0 and "" when the
+	// header has none.
+	JournalSeq  int64
+	JournalHash string
 }
 
 // IntakeItem is one record of an intake request: verified (Record set) or

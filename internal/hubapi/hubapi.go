@@ -39,6 +39,10 @@ const (
 	// per record in request order, each stored or refused on its own.
 	// Needs HeaderIdempotencyKey.
 	PathRecordsBatch = "/v1/records/batch"
+	// PathJournalHead: GET → 200 JournalHead, the newest journal reference
+	// among the records the caller signed with their current key, or 404
+	// CodeNotFound when none carries one.
+	PathJournalHead = "/v1/journal/head"
 )
 
 // Headers.
@@ -125,6 +129,14 @@ type BatchRequest struct {
 // BatchResponse has one result per record, in request order.
 type BatchResponse struct {
 	Results []RecordResult `json:"results"`
+}
+
+// JournalHead is the newest head of the caller's journal the hub holds: the
+// journal reference (record header "journal") with the highest seq among
+// the records they signed with their current key.
+type JournalHead struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
 }
 
 // Record outcomes.

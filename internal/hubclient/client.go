@@ -190,6 +190,21 @@ func (c *Client) Jobs(ctx context.Context) (hubapi.JobsResponse, error) {
 	return out, nil
 }
 
+// JournalHead returns the newest head of the caller's journal the hub
+// acknowledged. When no record of theirs carries one the error is a
+// *hubapi.Error with code hubapi.CodeNotFound.
+func (c *Client) JournalHead(ctx context.Context) (hubapi.JournalHead, error) {
+	var out hubapi.JournalHead
+	if err := c.do(ctx, http.MethodGet, hubapi.PathJournalHead, "", nil, true, &out); err != nil {
+		return hubapi.JournalHead{}, fmt.Errorf("read journal head: %w", err)
+	}
+	if out.Seq < 1 || len(out.Hash) != 64 || strings.Trim(out.Hash, "0123456789abcdef") != "" {
+		return hubapi.JournalHead{}, fmt.Errorf("read journal head: %w", &AnswerError{Status: http.StatusOK,
+			Detail: fmt.Sprintf("seq %d, hash of %d characters", out.Seq, len(out.Hash))})
+	}
+	return out, nil
+}
+
 // SendRecord sends one DSSE envelope under idemKey, which must stay the same
 // when the same record is sent again. A refusal is a *hubapi.Error whose
 // Result says why.

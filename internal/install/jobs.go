@@ -302,6 +302,19 @@ func (j *Jobs) Denylist(ctx context.Context) ([]hubapi.DeniedUnit, error) {
 	return out, j.st.Check(rows.Err())
 }
 
+// Denied reports whether the last pulled denylist names serial, and why.
+func (j *Jobs) Denied(ctx context.Context, serial string) (string, bool, error) {
+	var reason string
+	err := j.st.DB().QueryRowContext(ctx, `SELECT reason FROM denied_units WHERE serial = ?`, serial).Scan(&reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, j.st.Check(err)
+	}
+	return reason, true, nil
+}
+
 func short(keyID string) string {
 	if len(keyID) > 12 {
 		return keyID[:12]

@@ -13,6 +13,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -27,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/journal"
 	"github.com/latchkey/latchkey/internal/record"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -74,20 +76,29 @@ func (s State) Valid() bool { return s == Queued || s == Sent || s == Rejected }
 // when a record is added, so a command that writes none never loads a key.
 type Signer func() (ed25519.PrivateKey, error)
 
+// Journal is what the outbox needs of the journal (*journal.Journal): to
+// append an entry inside the caller's transaction and learn the new head.
+type Journal interface {
+	Append(ctx context.Context, tx *sql.Tx, e journal.Entry) (journal.Head, error)
+}
+
 // Outbox is the queue in one store. Its methods are safe for concurrent use.
 type Outbox struct {
-	st     *store.Store
-	signer Signer
-	now    func() time.Time
+	st      *store.Store
+	signer  Signer
+	journal Journal
+	now     func() time.Time
 
 	mu   sync.Mutex // guards rand, which need not be safe for concurrent use
 	rand io.Reader
 }
 
-// New returns the outbox in st. now and rand are injected so tests are
-// deterministic; pass time.Now and crypto/rand.Reader in production.
-func New(st *store.Store, signer Signer, now func() time.Time, rand io.Reader) *Outbox {
-	return &Outbox{st: st, signer: signer, now: now, rand: rand}
+// New returns the outbox in st. Every record it queues is journaled in j
+// (normally journal.New over the same store and signer). now and rand are
+// injected so tests are deterministic; pass time.Now and
+// crypto/rand.Reader in production.
+func New(st *store.Store, signer Signer, now func() time.Time, rand io.Reader, j Journal) *Outbox {
+	return &Outbox{st: st, signer: signer, journal: j, now: now, rand: rand}
 }
 
 // Entry is one queued record and what became of it. Its JSON form is stable
@@ -144,9 +155,13 @@ func formatTime(t time.Time) string {
 // Add signs payload as a record of kind and queues it, inside tx, which is
 // the caller's transaction holding the change the record describes: if tx
 // rolls back, so does the queueing. payload must be a JSON object carrying
-// record.Header's fields at its top level. Errors wrap record.ErrHeader,
-// record.ErrPayloadType, ErrSign, ErrDuplicate or ErrTooLarge; on any error the caller must roll
-// back, since the change would otherwise be saved without its record.
+// record.Header's fields at its top level, without "journal": Add appends a
+// "record.queued" entry to the journal in tx and stamps the journal head it
+// makes into the header before signing, so every record the hub takes
+// tells it how far the journal went. Errors wrap record.ErrHeader,
+// record.ErrPayloadType, ErrSign, ErrDuplicate, ErrTooLarge or the
+// journal's errors; on any error the caller must roll back, since the
+// change would otherwise be saved without its record.
 func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload any) (Entry, error) {
 	if !kind.Valid() {
 		return Entry{}, fmt.Errorf("queue record: %w: kind %q", record.ErrPayloadType, kind)
@@ -162,6 +177,9 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload 
 	fail := func(err error) (Entry, error) {
 		return Entry{}, fmt.Errorf("queue %s record %s: %w", kind, hdr.ID, err)
 	}
+	if hdr.Journal != nil {
+		return fail(fmt.Errorf("%w: the payload sets journal, which the outbox stamps", record.ErrHeader))
+	}
 	if o.signer == nil {
 		return fail(fmt.Errorf("%w: no signing key configured", ErrSign))
 	}
@@ -171,6 +189,30 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload 
 	}
 	if len(key) != ed25519.PrivateKeySize {
 		return fail(fmt.Errorf("%w: private key of %d bytes", ErrSign, len(key)))
+	}
+	var dup int
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, hdr.ID).Scan(&dup)
+	if err != nil {
+		return fail(store.Classify(err))
+	}
+	if dup > 0 {
+		return fail(ErrDuplicate)
+	}
+	if o.journal == nil {
+		return fail(errors.New("no journal configured"))
+	}
+	head, err := o.journal.Append(ctx, tx, journal.Entry{
+		Action: journal.ActionRecordQueued, Record: hdr.ID, Job: hdr.Job, Unit: hdr.Unit,
+		Outcome: journal.OK, Detail: string(kind),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if body, err = stampJournal(body, head.Ref()); err != nil {
+		return fail(err)
+	}
+	if hdr, err = record.ParseHeader(body); err != nil {
+		return fail(err)
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	// body is canonical already; RawMessage keeps Sign from encoding the
@@ -196,14 +238,6 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload 
 		Digest: hex.EncodeToString(sum[:]), IdempotencyKey: idem, QueuedAt: o.now().UTC(), State: Queued,
 		envelope: wire,
 	}
-	var dup int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, e.ID).Scan(&dup)
-	if err != nil {
-		return fail(store.Classify(err))
-	}
-	if dup > 0 {
-		return fail(ErrDuplicate)
-	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO outbox (record_id, kind, created_at, expires_at, job, unit,
 envelope, digest, idempotency_key, queued_at, state)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
@@ -213,6 +247,48 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		return fail(store.Classify(err))
 	}
 	return e, nil
+}
+
+// stampJournal returns the canonical body with "journal" set to ref. The
+// payload is any JSON object, so it goes through a map; json.Number keeps
+// its numbers exactly as they were.
+func stampJournal(body []byte, ref record.JournalRef) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", record.ErrHeader, err)
+	}
+	if _, ok := m["journal"]; ok {
+		return nil, fmt.Errorf("%w: the payload sets journal, which the outbox stamps", record.ErrHeader)
+	}
+	m["journal"] = ref
+	return record.Canonical(m)
+}
+
+// JournalHead returns the newest journal reference among the records the
+// hub took (state sent), as this outbox remembers them: the last journal
+// head the hub acknowledged that the laptop knows of without asking. ok is
+// false when no sent record carries one.
+func (o *Outbox) JournalHead(ctx context.Context) (ref record.JournalRef, ok bool, err error) {
+	es, err := o.List(ctx, Filter{State: Sent})
+	if err != nil {
+		return record.JournalRef{}, false, fmt.Errorf("read acknowledged journal head: %w", err)
+	}
+	for _, e := range es {
+		env, err := e.Envelope()
+		if err != nil {
+			return record.JournalRef{}, false, fmt.Errorf("read acknowledged journal head: %w", err)
+		}
+		h, err := env.Header()
+		if err != nil {
+			return record.JournalRef{}, false, fmt.Errorf("read acknowledged journal head: outbox entry %d: %w", e.Seq, err)
+		}
+		if h.Journal != nil && (!ok || h.Journal.Seq > ref.Seq) {
+			ref, ok = *h.Journal, true
+		}
+	}
+	return ref, ok, nil
 }
 
 // newKey returns a fresh idempotency key: 128 random bits in hex, well

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/hubapi"
+	"github.com/latchkey/latchkey/internal/journal"
 	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/record"
 	"github.com/latchkey/latchkey/internal/store"
@@ -44,6 +45,20 @@ func TestAdd(t *testing.T) {
 		{name: "signer fails", signer: func() (ed25519.PrivateKey, error) { return nil, noKey }, kind: record.KindVisit, payload: payload("x"), wantErr: noKey},
 		{name: "no signer", kind: record.KindVisit, payload: payload("x"), wantErr: outbox.ErrSign},
 		{name: "duplicate id", signer: goodSigner, kind: record.KindVisit, payload: payload("dup"), pre: []string{"dup"}, wantErr: outbox.ErrDuplicate},
+		{name: "numbers kept exactly", signer: goodSigner, kind: record.KindVisit,
+			payload: func() any {
+				p := payload("n-1")
+				p["units"], p["amount"], p["big"], p["nested"] = 24, 49.5, int64(1)<<53, map[string]any{"x": 1e21}
+				return p
+			}()},
+		{name: "payload sets journal", signer: goodSigner, kind: record.KindVisit,
+			payload: func() any {
+				p := payload("j-1")
+				p["journal"] = map[string]any{"seq": 9, "hash": strings.Repeat("a", 64)}
+				return p
+			}(), wantErr: record.ErrHeader},
+		{name: "payload sets a malformed journal", signer: goodSigner, kind: record.KindVisit,
+			payload: func() any { p := payload("j-2"); p["journal"] = "latest"; return p }(), wantErr: record.ErrHeader},
 		{name: "too large", signer: goodSigner, kind: record.KindVisit,
 			payload: func() any { p := payload("big"); p["note"] = strings.Repeat("x", record.MaxEnvelope); return p }(), wantErr: outbox.ErrTooLarge},
 	}
@@ -52,8 +67,8 @@ func TestAdd(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			st := openStore(t)
-			ob := outbox.New(st, tt.signer, func() time.Time { return testNow }, newSeeded(t.Name()))
-			pre := outbox.New(st, goodSigner, func() time.Time { return testNow }, newSeeded("pre"+t.Name()))
+			ob := outbox.New(st, tt.signer, func() time.Time { return testNow }, newSeeded(t.Name()), newJournal(st))
+			pre := outbox.New(st, goodSigner, func() time.Time { return testNow }, newSeeded("pre"+t.Name()), newJournal(st))
 			for _, id := range tt.pre {
 				if err := st.Tx(ctx, func(tx *sql.Tx) error { _, err := pre.Add(ctx, tx, record.KindVisit, payload(id)); return err }); err != nil {
 					t.Fatal(err)
@@ -75,17 +90,20 @@ func TestAdd(t *testing.T) {
 				if c := counts(t, ob); c.Queued != len(tt.pre) {
 					t.Errorf("queued after a failed Add = %d, want %d", c.Queued, len(tt.pre))
 				}
+				if h, err := newJournal(st).Head(ctx); err != nil || h.Seq != int64(len(tt.pre)) {
+					t.Errorf("journal head after a failed Add = %+v, %v; want seq %d (the entry rolled back)", h, err, len(tt.pre))
+				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("Add: %v", err)
 			}
-			checkEntry(t, got, tt.kind, tt.payload)
+			checkEntry(t, st, got, tt.kind, tt.payload)
 			stored, err := ob.Get(ctx, got.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkEntry(t, stored, tt.kind, tt.payload)
+			checkEntry(t, st, stored, tt.kind, tt.payload)
 			if stored.Seq != got.Seq || stored.IdempotencyKey != got.IdempotencyKey || string(stored.EnvelopeJSON()) != string(got.EnvelopeJSON()) {
 				t.Errorf("stored entry %+v differs from returned %+v", stored, got)
 			}
@@ -93,16 +111,50 @@ func TestAdd(t *testing.T) {
 	}
 }
 
-// checkEntry checks e is a queued, verifiable record of payload p.
-func checkEntry(t *testing.T, e outbox.Entry, kind record.Kind, p any) {
+// checkEntry checks e is a queued, verifiable record of payload p, stamped
+// with the head of the journal in st after its "record.queued" entry.
+func checkEntry(t *testing.T, st *store.Store, e outbox.Entry, kind record.Kind, p any) {
 	t.Helper()
-	body, err := record.Canonical(p)
+	ctx := context.Background()
+	es, err := newJournal(st).List(ctx, journal.Filter{Action: journal.ActionRecordQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var je *journal.Entry
+	for i := range es {
+		if es[i].Record == e.ID {
+			je = &es[i]
+		}
+	}
+	if je == nil {
+		t.Fatalf("no record.queued journal entry for %s in %+v", e.ID, es)
+	}
+	if je.Detail != string(kind) || je.Outcome != journal.OK || je.Actor != record.KeyID(testKey.Public().(ed25519.PublicKey)) {
+		t.Errorf("journal entry %+v", *je)
+	}
+	// The body is p with the journal reference added, canonical.
+	var m map[string]any
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["journal"] = map[string]any{"seq": je.Seq, "hash": je.Hash}
+	body, err := record.Canonical(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := record.ParseHeader(body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h.Journal == nil || h.Journal.Seq != je.Seq || h.Journal.Hash != je.Hash {
+		t.Errorf("header journal %+v, want entry %d %s", h.Journal, je.Seq, je.Hash)
+	}
+	if je.Job != h.Job || je.Unit != h.Unit {
+		t.Errorf("journal entry job %q unit %q, header %q %q", je.Job, je.Unit, h.Job, h.Unit)
 	}
 	if e.ID != h.ID || e.Kind != kind || !e.CreatedAt.Equal(h.CreatedAt) || !e.ExpiresAt.Equal(h.ExpiresAt) ||
 		e.Job != h.Job || e.Unit != h.Unit || e.State != outbox.Queued || !e.QueuedAt.Equal(testNow) || e.Seq == 0 {
@@ -126,9 +178,9 @@ func checkEntry(t *testing.T, e outbox.Entry, kind record.Kind, p any) {
 		t.Errorf("digest %s, want SHA-256 of the body %s", e.Digest, digestOf(e.EnvelopeJSON()))
 	}
 	// The JSON form shows the header, never the envelope.
-	b, _ := json.Marshal(e)
-	if strings.Contains(string(b), env.Payload) {
-		t.Errorf("entry JSON carries the envelope: %s", b)
+	ej, _ := json.Marshal(e)
+	if strings.Contains(string(ej), env.Payload) {
+		t.Errorf("entry JSON carries the envelope: %s", ej)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/hubapi"
+	"github.com/latchkey/latchkey/internal/journal"
 	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/record"
 	"github.com/latchkey/latchkey/internal/store"
@@ -65,7 +66,12 @@ func openStoreAt(tb testing.TB, p string) *store.Store {
 
 func newOutbox(tb testing.TB, st *store.Store) *outbox.Outbox {
 	tb.Helper()
-	return outbox.New(st, goodSigner, func() time.Time { return testNow }, newSeeded(tb.Name()))
+	return outbox.New(st, goodSigner, func() time.Time { return testNow }, newSeeded(tb.Name()), newJournal(st))
+}
+
+// newJournal returns the journal in st, signed by testKey.
+func newJournal(st *store.Store) *journal.Journal {
+	return journal.New(st, goodSigner, func() time.Time { return testNow })
 }
 
 // payload is a minimal record with a valid header.

@@ -1,6 +1,12 @@
-// Package provision will own trust at install time: verifying a unit's
-// attestation chain to the manufacturer root over a fresh nonce, sealing
-// building keys with HPKE to the unit's attested key, and verifying the
-// receipts the unit signs. It has no behaviour yet; the provisioning issue
-// builds it.
+// Package provision owns trust at install time: attestation of units
+// against the manufacturer roots this laptop trusts (VerifyAttestation,
+// TrustStore), the sealed-key format in which building keys are burned
+// into a unit (SealKey, OpenKey: HPKE to the unit's attested X25519 key,
+// bound to its serial, the slot, the job and the burn nonce), key check
+// values (CMAC, KCV), and verification of the receipts a unit signs after a
+// burn (VerifyReceipt). Pairing and burn sessions, which drive a unit
+// through these steps, build on them here.
+//
+// Nothing is trusted implicitly: a root is trusted only once added to a
+// TrustStore, and the simulator's test root never is (roots/production.pem.txt).
 package provision

@@ -21,14 +21,27 @@ var ErrHeader = errors.New("record header is missing or malformed")
 // id is unique per record (a record sent twice has the same id and digest),
 // expires_at bounds how long a record may wait in an outbox before the hub
 // refuses it as expired, and job and unit (optional) tie it to a job and a
-// unit's serial number.
+// unit's serial number. journal (optional) is the head of the signer's
+// local journal when the record was queued (internal/journal), so the back
+// office can later tell the laptop which journal entries it has seen.
 type Header struct {
-	ID        string    `json:"id"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-	Job       string    `json:"job,omitempty"`
-	Unit      string    `json:"unit,omitempty"`
+	ID        string      `json:"id"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	Job       string      `json:"job,omitempty"`
+	Unit      string      `json:"unit,omitempty"`
+	Journal   *JournalRef `json:"journal,omitempty"`
 }
+
+// JournalRef names one entry of a journal: its sequence number (from 1) and
+// its hash (lower-case hex SHA-256, 64 digits).
+type JournalRef struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// hashPattern is a lower-case hex SHA-256.
+var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // idPattern is what a record id may look like: printable, no spaces, no
 // path or query characters, so it can sit in a URL path and a log line.
@@ -48,6 +61,10 @@ func (h Header) Check() error {
 		return fmt.Errorf("%w: job %q", ErrHeader, h.Job)
 	case h.Unit != "" && !idPattern.MatchString(h.Unit):
 		return fmt.Errorf("%w: unit %q", ErrHeader, h.Unit)
+	case h.Journal != nil && h.Journal.Seq < 1:
+		return fmt.Errorf("%w: journal seq %d (want 1 or more)", ErrHeader, h.Journal.Seq)
+	case h.Journal != nil && !hashPattern.MatchString(h.Journal.Hash):
+		return fmt.Errorf("%w: journal hash %q (want 64 lower-case hex digits)", ErrHeader, h.Journal.Hash)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/incentive"
+	"github.com/latchkey/latchkey/internal/journal"
 	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -44,7 +45,7 @@ func newServiceWith(tb testing.TB, signer outbox.Signer) (*Service, *outbox.Outb
 	copy(seed[:], tb.Name())
 	r := seededReader{rand.NewChaCha8(seed)}
 	now := func() time.Time { return testNow }
-	ob := outbox.New(st, signer, now, r)
+	ob := outbox.New(st, signer, now, r, journal.New(st, signer, now))
 	return NewService(st, ob, now, r), ob
 }
 

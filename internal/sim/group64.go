@@ -22,6 +22,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/latchkey/latchkey/internal/device"
+	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/smp"
 )
 
@@ -72,9 +73,9 @@ const (
 // the seal does not open.
 type Unsealer func(kex *ecdh.PrivateKey, serial string, req device.BurnRequest) ([]byte, error)
 
-// errSealFormat is what the unit answers (as SEAL_INVALID) while no
-// sealed-key format is defined.
-var errSealFormat = errors.New("sealed-key format not defined yet")
+// errNoUnsealer is why a unit configured without an Unsealer answers
+// every burn SEAL_INVALID.
+var errNoUnsealer = errors.New("no unsealer configured")
 
 // LatchkeyConfig configures the latchkey group of a virtual unit.
 type LatchkeyConfig struct {
@@ -87,11 +88,11 @@ type LatchkeyConfig struct {
 	// makes a unit without a factory certificate, which answers
 	// ATTEST_KEY_MISSING.
 	Chain ChainSource
-	// Unseal opens sealed keys for burns. nil answers every burn of an
-	// empty slot SEAL_INVALID: docs/protocol.md leaves the sealed-key
-	// format (HPKE suite and info) to internal/provision, which the
-	// provisioning issue (6) builds; it plugs in here, and until then the
-	// unit never pretends to have stored a key.
+	// Unseal opens sealed keys for burns: provision.OpenKey opens the
+	// seals latchkey makes (docs/protocol.md leaves the HPKE suite and
+	// info to internal/provision), and `latchkey sim` and
+	// simtest.LatchkeyConfig use it. nil answers every burn of an empty
+	// slot SEAL_INVALID, a unit that never pretends to have stored a key.
 	Unseal Unsealer
 	// OperatorKey, if set, is the operator decommission key a unit is
 	// provisioned with: decommission then requires its signature over
@@ -99,6 +100,11 @@ type LatchkeyConfig struct {
 	OperatorKey ed25519.PublicKey
 	// TokenTTL is how long a decommission token is valid; zero means 60 s.
 	TokenTTL time.Duration
+	// Counterfeit makes a new unit a fake of this kind (see [Counterfeit]).
+	// It applies when the unit is first made; the mode is then kept in its
+	// state, and Init refuses a different non-empty mode for a unit made
+	// earlier.
+	Counterfeit Counterfeit
 }
 
 // Latchkey is the latchkey group of one virtual unit. It is safe for
@@ -150,6 +156,14 @@ type lkState struct {
 	Decommissioned bool              `json:"decommissioned,omitempty"`
 	// Decommission is the record the unit signed when it was wiped.
 	Decommission *device.DecommissionRecord `json:"decommission,omitempty"`
+	// Counterfeit is the kind of fake this unit is; "" for a genuine one.
+	Counterfeit Counterfeit `json:"counterfeit,omitempty"`
+	// PresentSign and PresentKex are the public keys a cloned unit
+	// presents (its victim's); it holds no private half of them.
+	PresentSign []byte `json:"present_sign_key,omitempty"`
+	PresentKex  []byte `json:"present_kex_key,omitempty"`
+	// Replay is the attestation a replaying unit answers with.
+	Replay *lkReplay `json:"replay,omitempty"`
 }
 
 type lkSlot struct {
@@ -181,6 +195,8 @@ type UnitInfo struct {
 	KexKey  []byte
 	// Chain is the factory certificate chain, unit first, root excluded.
 	Chain [][]byte
+	// Counterfeit is the kind of fake the unit is; "" for a genuine one.
+	Counterfeit Counterfeit
 }
 
 // Init makes sure unit u has its identity keys and certificate chain,
@@ -195,14 +211,45 @@ func (l *Latchkey) Init(u *Unit) (UnitInfo, error) {
 	if err != nil {
 		return UnitInfo{}, err
 	}
+	if l.cfg.Counterfeit != Genuine && l.cfg.Counterfeit != v.lk.Counterfeit {
+		was := "genuine"
+		if v.lk.Counterfeit != Genuine {
+			was = "counterfeit " + string(v.lk.Counterfeit)
+		}
+		return UnitInfo{}, fmt.Errorf("sim: unit %s was made %s; a counterfeit mode applies only to a unit made fresh (use a new state directory)", v.id.Serial, was)
+	}
 	k, err := v.keys()
 	if err != nil {
 		return UnitInfo{}, err
 	}
+	sign, kex := v.lk.publicKeys(k)
 	return UnitInfo{
-		Serial: v.id.Serial, Label: device.LabelCode(k.signPub()), SignKey: k.signPub(),
-		KexKey: k.kex.PublicKey().Bytes(), Chain: v.lk.Chain,
+		Serial: v.id.Serial, Label: device.LabelCode(sign), SignKey: sign,
+		KexKey: kex, Chain: v.lk.Chain, Counterfeit: v.lk.Counterfeit,
 	}, nil
+}
+
+// Label returns the unit's label code (docs/protocol.md 6.5), as printed on
+// its box: device.LabelCode of the signing key it presents. It is "" for a
+// unit whose latchkey identity was never made (the group was never
+// registered) or cannot be read.
+func (u *Unit) Label() string {
+	var lk lkState
+	err := errors.New("no latchkey identity")
+	u.View(func(st State) {
+		if raw, ok := st.Ext[extKey]; ok {
+			lk, err = decodeLK(raw)
+		}
+	})
+	if err != nil {
+		return ""
+	}
+	k, err := loadUnitKeys(lk.SignSeed, lk.KexKey)
+	if err != nil {
+		return ""
+	}
+	sign, _ := lk.publicKeys(k)
+	return device.LabelCode(sign)
 }
 
 // SetTamper opens (true) or closes the unit's enclosure switch, as a test
@@ -269,6 +316,9 @@ func decodeLK(raw json.RawMessage) (lkState, error) {
 	if _, err := loadUnitKeys(st.SignSeed, st.KexKey); err != nil {
 		return lkState{}, fmt.Errorf("%w: latchkey identity: %v", ErrCorrupt, err)
 	}
+	if err := st.checkCounterfeit(); err != nil {
+		return lkState{}, fmt.Errorf("%w: latchkey identity: %v", ErrCorrupt, err)
+	}
 	for i, s := range st.Slots {
 		ok := false
 		switch s.State {
@@ -311,7 +361,7 @@ func (l *Latchkey) load(u *Unit) (lkView, error) {
 		if _, ok := st.Ext[extKey]; ok {
 			return nil // made meanwhile
 		}
-		lk, err := l.factory(st.Identity.Serial)
+		lk, err := l.factory(st, u.now())
 		if err != nil {
 			return err
 		}
@@ -332,9 +382,10 @@ func (l *Latchkey) load(u *Unit) (lkView, error) {
 	return l.load(u)
 }
 
-// factory makes a new unit's group data.
-func (l *Latchkey) factory(serial string) (lkState, error) {
-	signSeed, kexPriv, err := newUnitKeys(l.cfg.Seed, serial)
+// factory makes a new unit's group data; a counterfeit clone also takes
+// its victim's serial in st.
+func (l *Latchkey) factory(st *State, now time.Time) (lkState, error) {
+	signSeed, kexPriv, err := newUnitKeys(l.cfg.Seed, st.Identity.Serial)
 	if err != nil {
 		return lkState{}, err
 	}
@@ -342,10 +393,11 @@ func (l *Latchkey) factory(serial string) (lkState, error) {
 	if err != nil {
 		return lkState{}, err
 	}
-	chain, err := l.cfg.Chain.Issue(serial, k.signPub(), k.kex.PublicKey())
-	if err != nil {
-		return lkState{}, fmt.Errorf("issue certificate chain: %w", err)
+	var lk lkState
+	if err := l.issueCounterfeit(st, &lk, k, now); err != nil {
+		return lkState{}, err
 	}
+	chain := lk.Chain
 	if len(chain) > device.MaxChain {
 		return lkState{}, fmt.Errorf("issue certificate chain: %d certificates, the protocol carries %d", len(chain), device.MaxChain)
 	}
@@ -354,16 +406,14 @@ func (l *Latchkey) factory(serial string) (lkState, error) {
 			return lkState{}, fmt.Errorf("issue certificate chain: certificate %d is %d bytes, the protocol carries 1 to %d", i, len(c), device.MaxCertSize)
 		}
 	}
-	st := lkState{
-		Format: lkFormat, SignSeed: signSeed, KexKey: kexPriv, Chain: chain,
-		Slots: make([]lkSlot, unitSlots),
-		// A new unit lets no courier in (docs/protocol.md 4.8).
-		Door: device.DoorConfig{Courier: false, Hours: []device.AccessWindow{}, PulseMS: 500, Mode: device.FailSecure, TZ: "UTC0"},
+	lk.Format, lk.SignSeed, lk.KexKey = lkFormat, signSeed, kexPriv
+	lk.Slots = make([]lkSlot, unitSlots)
+	// A new unit lets no courier in (docs/protocol.md 4.8).
+	lk.Door = device.DoorConfig{Courier: false, Hours: []device.AccessWindow{}, PulseMS: 500, Mode: device.FailSecure, TZ: "UTC0"}
+	for i := range lk.Slots {
+		lk.Slots[i].State = device.SlotEmpty
 	}
-	for i := range st.Slots {
-		st.Slots[i].State = device.SlotEmpty
-	}
-	return st, nil
+	return lk, nil
 }
 
 // syncRAM drops the RAM state when the unit has booted since it was made.
@@ -526,9 +576,10 @@ func (l *Latchkey) identity(c *lkCall) (any, error) {
 	case c.v.lk.written() > 0:
 		state = device.StateProvisioned
 	}
+	sign, kex := c.v.lk.publicKeys(k)
 	return device.Identity{
 		Serial: c.v.id.Serial, Model: c.v.id.Model, Hardware: c.v.id.HWRev, Firmware: c.v.fw,
-		SignKey: k.signPub(), KexKey: k.kex.PublicKey().Bytes(), Label: device.LabelCode(k.signPub()),
+		SignKey: sign, KexKey: kex, Label: device.LabelCode(sign),
 		State: state, Slots: unitSlots, Proto: device.ProtoVersion,
 	}, nil
 }
@@ -565,8 +616,14 @@ func (l *Latchkey) attest(c *lkCall) (any, error) {
 		l.ram.nonces = l.ram.nonces[1:]
 	}
 	l.ram.nonces = append(l.ram.nonces, nonce)
+	sig := ed25519.Sign(k.sign, device.AttestationMessage(r.Nonce, c.v.id.Serial))
+	if c.v.lk.Replay != nil {
+		// A replaying counterfeit: the signature over the nonce it
+		// captured, whatever was asked.
+		sig = bytes.Clone(c.v.lk.Replay.Sig)
+	}
 	rsp := device.AttestResponse{
-		Sig:   ed25519.Sign(k.sign, device.AttestationMessage(r.Nonce, c.v.id.Serial)),
+		Sig:   sig,
 		Chain: [][]byte{},
 		Count: uint8(len(c.v.lk.Chain)),
 	}
@@ -811,9 +868,7 @@ func (l *Latchkey) burn(c *lkCall) (any, error) {
 	req := device.BurnRequest{Slot: slot, Job: *r.Job, Nonce: r.Nonce, Sealed: r.Sealed}
 	var key []byte
 	if l.cfg.Unseal == nil {
-		// Issue 6 (provisioning) defines the sealed-key format: the HPKE
-		// suite and the info string. Until then nothing opens.
-		err = errSealFormat
+		err = errNoUnsealer
 	} else {
 		key, err = l.cfg.Unseal(k.kex, c.v.id.Serial, req)
 	}
@@ -825,7 +880,7 @@ func (l *Latchkey) burn(c *lkCall) (any, error) {
 		return lkFail(device.ErrKeyInvalid)
 	}
 	// 4.
-	kcv, err := keyCheckValue(key)
+	kcv, err := provision.KCV(key)
 	if err != nil {
 		return lkFail(device.ErrKeyInvalid)
 	}

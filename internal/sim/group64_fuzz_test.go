@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/device"
+	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/smp"
 )
 
@@ -163,7 +164,7 @@ func checkKeyStore(t *testing.T, u *Unit) {
 			continue
 		}
 		r := s.Receipt
-		kcv, err := keyCheckValue(s.Key)
+		kcv, err := provision.KCV(s.Key)
 		switch {
 		case err != nil || !bytes.Equal(kcv, r.KCV):
 			t.Fatalf("slot %d: KCV %x does not match the stored key", i, r.KCV)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/device"
+	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/smp"
 )
 
@@ -540,7 +541,7 @@ func TestLatchkeyBurnAndReceipt(t *testing.T) {
 	if !ed25519.Verify(id.SignKey, rc.SignedBytes(), rc.Sig) {
 		t.Error("receipt signature does not verify")
 	}
-	kcv, _ := keyCheckValue(key)
+	kcv, _ := provision.KCV(key)
 	if rc.Serial != id.Serial || rc.Counter != 1 || rc.KCVAlg != device.KCVCMAC || !bytes.Equal(rc.KCV, kcv) {
 		t.Errorf("receipt %+v, want KCV %x", rc, kcv)
 	}
@@ -596,7 +597,7 @@ func TestLatchkeyBurnAndReceipt(t *testing.T) {
 	key16 := bytes.Repeat([]byte{0x11}, 16)
 	n3 := nonce(t)
 	rc3, err := h.dev.Burn(ctx, device.BurnRequest{Slot: 0, Job: job, Nonce: n3, Sealed: testSeal(t, id.KexKey, id.Serial, 0, job, n3, key16)})
-	kcv16, _ := keyCheckValue(key16)
+	kcv16, _ := provision.KCV(key16)
 	if err != nil || rc3.Counter != 2 || !bytes.Equal(rc3.KCV, kcv16) || !ed25519.Verify(id.SignKey, rc3.SignedBytes(), rc3.Sig) {
 		t.Errorf("second burn: %+v, %v", rc3, err)
 	}
@@ -804,41 +805,26 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	}
 }
 
-// TestAESCMAC checks the CMAC behind the key check value against RFC 4493
-// section 4 (AES-128) and NIST SP 800-38B appendix D.3 (AES-256).
-func TestAESCMAC(t *testing.T) {
+// TestBurnKCV checks that a burn's key check value is provision.KCV of the
+// key (docs/protocol.md 4.5 step 4; the CMAC vectors are provision's tests).
+func TestBurnKCV(t *testing.T) {
 	t.Parallel()
-	hx := func(s string) []byte {
-		b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	h := startLatchkey(t, LatchkeyConfig{Unseal: testUnseal}, Options{})
+	ctx := context.Background()
+	id, err := h.dev.Identity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, key := range [][]byte{bytes.Repeat([]byte{0x2b}, 16), bytes.Repeat([]byte{0x60}, 32)} {
+		n := nonce(t)
+		rc, err := h.dev.Burn(ctx, device.BurnRequest{Slot: uint8(i), Job: "j", Nonce: n, Sealed: testSeal(t, id.KexKey, id.Serial, uint8(i), "j", n, key)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
-	}
-	msg := hx("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51 30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710")
-	k128 := hx("2b7e151628aed2a6abf7158809cf4f3c")
-	k256 := hx("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
-	for _, tc := range []struct {
-		key  []byte
-		n    int
-		want string
-	}{
-		{k128, 0, "bb1d6929e95937287fa37d129b756746"},
-		{k128, 16, "070a16b46b4d4144f79bdd9dd04a287c"},
-		{k128, 40, "dfa66747de9ae63030ca32611497c827"},
-		{k128, 64, "51f0bebf7e3b9d92fc49741779363cfe"},
-		{k256, 0, "028962f61b7bf89efc6b551f4667d983"},
-		{k256, 16, "28a7023f452e8f82bd4bf28d8c37c35c"},
-		{k256, 40, "aaf3d8f1de5640c232f5b169b9c911e6"},
-		{k256, 64, "e1992190549f6ed5696a2c056c315410"},
-	} {
-		got, err := aesCMAC(tc.key, msg[:tc.n])
-		if err != nil || hex.EncodeToString(got) != tc.want {
-			t.Errorf("CMAC(%d-byte key, %d bytes) = %x, %v; want %s", len(tc.key), tc.n, got, err, tc.want)
+		want, err := provision.KCV(key)
+		if err != nil || len(want) != 3 || !bytes.Equal(rc.KCV, want) || rc.KCVAlg != device.KCVCMAC {
+			t.Errorf("%d-byte key: KCV %x (%s), want %x (%v)", len(key), rc.KCV, rc.KCVAlg, want, err)
 		}
-	}
-	if _, err := keyCheckValue(make([]byte, 20)); err == nil {
-		t.Error("KCV of a 20-byte key")
 	}
 }
 
@@ -867,7 +853,7 @@ func TestLatchkeyBurnAnswerLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kcv, _ := keyCheckValue(key)
+	kcv, _ := provision.KCV(key)
 	if s := slots[4]; s.State != device.SlotWritten || !bytes.Equal(s.KCV, kcv) {
 		t.Fatalf("slot 4 after the lost answer: %+v", s)
 	}

@@ -1,12 +1,10 @@
 package sim
 
 import (
-	"crypto/aes"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
@@ -14,9 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/provision"
 )
 
 // secret is key material in the unit's persistent state. It marshals to
@@ -80,9 +79,8 @@ func loadUnitKeys(signSeed, kexPriv []byte) (unitKeys, error) {
 // state, as a real unit keeps the certificates programmed at the factory,
 // so a source is asked once per unit.
 //
-// [SeededFactory] is the default. The provisioning issue (6) adds a
-// factory backed by a directory (`latchkey sim --factory DIR`) whose root
-// latchkey can be told to trust; it plugs in here.
+// [SeededFactory] is the default; [DirFactory] (`latchkey sim --factory
+// DIR`) keeps its root in a directory, so latchkey can be told to trust it.
 type ChainSource interface {
 	// Issue returns the chain for the unit with this serial and public
 	// keys: the unit certificate first, then its issuers up to but not
@@ -91,23 +89,18 @@ type ChainSource interface {
 	Issue(serial string, signKey ed25519.PublicKey, kexKey *ecdh.PublicKey) ([][]byte, error)
 }
 
-// KexURIPrefix starts the subject alternative name URI in which a unit
-// certificate carries the unit's X25519 key-agreement key, as 64 lower-case
-// hex digits, so the certificate binds serial, signing key and
-// key-agreement key together with standard x509 fields only. The
-// provisioning issue (6) owns the unit certificate format and may change
-// this; [KexKeyFromCert] reads it.
-const KexURIPrefix = "urn:latchkey:x25519:"
-
-// KexKeyFromCert returns the X25519 key a unit certificate carries.
+// KexKeyFromCert returns the X25519 key a unit certificate carries, in a
+// subject alternative name URI of provision.KexURIPrefix and 64 hex digits
+// (the unit certificate format belongs to internal/provision, which checks
+// it on attestation; this reads what the sim issued).
 func KexKeyFromCert(c *x509.Certificate) ([]byte, error) {
 	var found []byte
 	for _, u := range c.URIs {
 		s := u.String()
-		if !strings.HasPrefix(s, KexURIPrefix) {
+		if !strings.HasPrefix(s, provision.KexURIPrefix) {
 			continue
 		}
-		k, err := hex.DecodeString(strings.TrimPrefix(s, KexURIPrefix))
+		k, err := hex.DecodeString(strings.TrimPrefix(s, provision.KexURIPrefix))
 		if err != nil || len(k) != 32 || found != nil {
 			return nil, errors.New("certificate: malformed or repeated key-agreement key")
 		}
@@ -196,90 +189,18 @@ func (f SeededFactory) batch() ([]byte, *x509.Certificate, error) {
 
 // Issue implements [ChainSource]: a unit certificate naming the serial (as
 // common name and subject serial number), for the unit's Ed25519 key, with
-// its X25519 key as a [KexURIPrefix] URI, issued by the batch
+// its X25519 key as a provision.KexURIPrefix URI, issued by the batch
 // intermediate; then the intermediate.
 func (f SeededFactory) Issue(serial string, signKey ed25519.PublicKey, kexKey *ecdh.PublicKey) ([][]byte, error) {
+	return f.issueValid(serial, signKey, kexKey, factoryValidity[0], factoryValidity[1])
+}
+
+// issueValid implements validityIssuer for the expired counterfeit.
+func (f SeededFactory) issueValid(serial string, signKey ed25519.PublicKey, kexKey *ecdh.PublicKey, nb, na time.Time) ([][]byte, error) {
 	batchDER, batch, err := f.batch()
 	if err != nil {
 		return nil, err
 	}
-	kexURI, err := url.Parse(KexURIPrefix + hex.EncodeToString(kexKey.Bytes()))
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: certSerial(f.Seed, "unit "+serial),
-		Subject:      pkix.Name{CommonName: serial, SerialNumber: serial, Organization: []string{"Latchkey sim test factory"}},
-		NotBefore:    factoryValidity[0],
-		NotAfter:     factoryValidity[1],
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		URIs:         []*url.URL{kexURI},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, batch, signKey, f.key("batch"))
-	if err != nil {
-		return nil, fmt.Errorf("unit certificate: %w", err)
-	}
-	return [][]byte{der, batchDER}, nil
-}
-
-// aesCMAC is AES-CMAC (RFC 4493, NIST SP 800-38B) of msg under key (16, 24
-// or 32 bytes). The standard library has no CMAC; this follows RFC 4493
-// section 2.4 and is checked against its test vectors.
-func aesCMAC(key, msg []byte) ([]byte, error) {
-	c, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	const bs = aes.BlockSize
-	// Subkeys K1, K2 (RFC 4493 2.3): doubling in GF(2^128).
-	dbl := func(in []byte) []byte {
-		out := make([]byte, bs)
-		var carry byte
-		for i := bs - 1; i >= 0; i-- {
-			out[i] = in[i]<<1 | carry
-			carry = in[i] >> 7
-		}
-		out[bs-1] ^= 0x87 & -carry
-		return out
-	}
-	l := make([]byte, bs)
-	c.Encrypt(l, l)
-	k1 := dbl(l)
-	k2 := dbl(k1)
-
-	n := (len(msg) + bs - 1) / bs
-	complete := n > 0 && len(msg)%bs == 0
-	if n == 0 {
-		n = 1
-	}
-	last := make([]byte, bs)
-	if complete {
-		subtle.XORBytes(last, msg[(n-1)*bs:], k1)
-	} else {
-		rest := msg[(n-1)*bs:]
-		copy(last, rest)
-		last[len(rest)] = 0x80
-		subtle.XORBytes(last, last, k2)
-	}
-	x := make([]byte, bs)
-	for i := 0; i < n-1; i++ {
-		subtle.XORBytes(x, x, msg[i*bs:(i+1)*bs])
-		c.Encrypt(x, x)
-	}
-	subtle.XORBytes(x, x, last)
-	c.Encrypt(x, x)
-	return x, nil
-}
-
-// keyCheckValue is the KCV of docs/protocol.md 4.5 step 4: the leftmost 3
-// bytes of AES-CMAC(key, 16 zero bytes), method device.KCVCMAC.
-func keyCheckValue(key []byte) ([]byte, error) {
-	if len(key) != 16 && len(key) != 32 {
-		return nil, errors.New("key is not 16 or 32 bytes")
-	}
-	m, err := aesCMAC(key, make([]byte, aes.BlockSize))
-	if err != nil {
-		return nil, err
-	}
-	return m[:3], nil
+	spec := unitCertSpec{serialNo: certSerial(f.Seed, "unit "+serial), notBefore: nb, notAfter: na}
+	return issueUnit(serial, signKey, kexKey, spec, "Latchkey sim test factory", batchDER, batch, f.key("batch"))
 }

@@ -135,14 +135,18 @@ func (f *Factory) Identity() (identity.Identity, error) {
 
 // Outbox returns the queue of records waiting for the back office, in the
 // local store. Records are signed with the user's key, which is loaded (or
-// made) only when the first record is queued.
+// made) only when the first record is queued, and each is journaled.
 func (f *Factory) Outbox(ctx context.Context) (*outbox.Outbox, error) {
 	if f.outbox == nil {
 		st, err := f.Store(ctx)
 		if err != nil {
 			return nil, err
 		}
-		f.outbox = outbox.New(st, f.signingKey, f.Now, f.Rand)
+		j, err := f.Journal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.outbox = outbox.New(st, f.signingKey, f.Now, f.Rand, j)
 	}
 	return f.outbox, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/internal/hubapi"
 	"github.com/latchkey/latchkey/internal/hubclient"
 	"github.com/latchkey/latchkey/internal/identity"
+	"github.com/latchkey/latchkey/internal/journal"
 	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/record"
 	"github.com/latchkey/latchkey/internal/store"
@@ -206,7 +207,8 @@ func (b *bench) run(ctx context.Context, intakeN, syncN, batch, workers int) (Be
 		return res, err
 	}
 	defer lst.Close()
-	ob := outbox.New(lst, func() (ed25519.PrivateKey, error) { return laptop.id.Sign, nil }, time.Now, b.f.Rand)
+	signer := func() (ed25519.PrivateKey, error) { return laptop.id.Sign, nil }
+	ob := outbox.New(lst, signer, time.Now, b.f.Rand, journal.New(lst, signer, time.Now))
 	fmt.Fprintf(b.log, "queueing %d records in a laptop's outbox…\n", syncN)
 	if err := queueRecords(ctx, lst, ob, syncN); err != nil {
 		return res, err

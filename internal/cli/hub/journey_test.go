@@ -12,73 +12,38 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	hubsvc "github.com/latchkey/latchkey/internal/hub"
-	"github.com/latchkey/latchkey/internal/hub/sqlstore"
 	"github.com/latchkey/latchkey/internal/hubapi"
 	"github.com/latchkey/latchkey/internal/hubclient"
 	"github.com/latchkey/latchkey/internal/identity"
 	"github.com/latchkey/latchkey/internal/record"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
+	"github.com/latchkey/latchkey/internal/testutil/hubtest"
 )
 
-// office is a hub on loopback and the machine its administrator works on.
+// office is the loopback hub with the journey's own checks on joining.
 type office struct {
-	t     *testing.T
-	data  string
-	url   string
-	admin *clitest.Machine
+	*hubtest.Office
+	t *testing.T
 }
 
-func newOffice(t *testing.T) *office {
-	t.Helper()
-	data := filepath.Join(t.TempDir(), "hub")
-	admin := clitest.New(t, "hub-admin")
-	// The first admin command makes the database and the hub key.
-	admin.MustRun("hub", "users", "list", "--data", data)
-	st, err := sqlstore.Open(context.Background(), filepath.Join(data, "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := hubsvc.LoadKeys(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: st, Signer: key.Sign})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return &office{t: t, data: data, url: ts.URL, admin: admin}
-}
+func newOffice(t *testing.T) *office { return &office{Office: hubtest.Start(t), t: t} }
 
-// hub runs an admin command on the hub's data.
-func (o *office) hub(args ...string) clitest.Result {
-	return o.admin.Run(append(append([]string{"hub"}, args...), "--data", o.data)...)
-}
+func (o *office) hub(args ...string) clitest.Result { return o.Hub(args...) }
 
-// join enrolls name with role and logs a new machine in.
+// join enrolls and logs in like hubtest, and checks a code works once.
 func (o *office) join(name, role string) *clitest.Machine {
 	o.t.Helper()
-	r := o.hub("enroll", "--name", name, "--role", role)
-	if r.Code != 0 {
-		o.t.Fatalf("hub enroll %s: %d %s", name, r.Code, r.Stderr)
-	}
-	code := strings.TrimSpace(r.Stdout)
+	code := o.MustHub("enroll", "--name", name, "--role", role)
 	m := clitest.New(o.t, "laptop-"+name)
-	r = m.Run("login", "--hub", o.url, "--code", code)
-	if r.Code != 0 || !strings.Contains(r.Stdout, "logged in to "+o.url+" as "+name+" ("+role+")") {
-		o.t.Fatalf("login %s: %d\n%s\n%s", name, r.Code, r.Stdout, r.Stderr)
+	if r := m.Run("login", "--hub", o.URL, "--code", code); r.Code != 0 {
+		o.t.Fatalf("login %s: %d %s", name, r.Code, r.Stderr)
 	}
-	// A code works once.
-	if r := clitest.New(o.t, "thief").Run("login", "--hub", o.url, "--code", code); r.Code != 1 || !strings.Contains(r.Stderr, "enroll-invalid") {
+	if r := clitest.New(o.t, "thief").Run("login", "--hub", o.URL, "--code", code); r.Code != 1 || !strings.Contains(r.Stderr, "enroll-invalid") {
 		o.t.Errorf("second login with the same code = %d %q, want exit 1 enroll-invalid", r.Code, r.Stderr)
 	}
 	return m
@@ -157,7 +122,7 @@ func TestJourney(t *testing.T) {
 		t.Errorf("sync = %q", r.Stdout)
 	}
 	var recs []hubRecord
-	o.admin.JSON(&recs, "hub", "records", "list", "--data", o.data, "--kind", "visit")
+	o.Admin.JSON(&recs, "hub", "records", "list", "--data", o.Data, "--kind", "visit")
 	if len(recs) != 2 {
 		t.Fatalf("hub records = %+v, want the 2 visits", recs)
 	}
@@ -235,7 +200,7 @@ func testRefusals(t *testing.T, o *office, dana *clitest.Machine, sent outboxRow
 	}
 	// Nothing of that was stored.
 	var recs []hubRecord
-	o.admin.JSON(&recs, "hub", "records", "list", "--data", o.data)
+	o.Admin.JSON(&recs, "hub", "records", "list", "--data", o.Data)
 	if len(recs) != 2 {
 		t.Errorf("hub holds %d records after the refusals, want 2", len(recs))
 	}

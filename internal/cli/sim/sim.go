@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	"github.com/latchkey/latchkey/internal/paths"
+	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/sim"
 )
 
@@ -37,8 +38,13 @@ type Options struct {
 	Seed       uint64
 	ResetDelay time.Duration
 	Faults     sim.Faults
+	// Factory, if set, is a test factory directory (sim.DirFactory) that
+	// issues the certificate chain of a unit made fresh.
+	Factory string
+	// Counterfeit makes a unit made fresh a fake of this kind.
+	Counterfeit sim.Counterfeit
 
-	stall, reboot, pull string
+	stall, reboot, pull, counterfeit string
 }
 
 const long = `Run a virtual unit on a pseudo-terminal: a device that speaks SMP over a
@@ -60,8 +66,31 @@ event log) lives in memory and is gone on exit; with --state DIR it is kept
 in DIR, written crash-safely, and the link defaults to DIR/tty. The
 identity, its keys and a test certificate chain (from a test root derived
 from --seed, which no production build trusts) are derived from --seed on
-first start. Key burning answers SEAL_INVALID until the sealed-key format
-of the provisioning work exists.
+first start. Burns open keys sealed by latchkey to the unit's key, as a
+real unit does, and store them in write-once slots.
+
+With --factory DIR the chain comes instead from a test factory kept in DIR:
+on first use a root (DIR/root.pem, its key DIR/root.key) and a batch
+intermediate are made there; later runs reuse them, so every unit made
+with DIR chains to the same root, which latchkey can be told to trust
+(latchkey trust add DIR/root.pem). Its keys are unencrypted and its root
+says "not for production". A unit keeps the chain it was made with, so
+--factory (like --counterfeit) applies to a unit made fresh: a new --state
+directory, or none.
+
+With --counterfeit MODE the unit is a fake that latchkey must refuse when
+it verifies the attestation; it answers everything else as a real unit:
+  unknown-root     its chain comes from a throwaway root of its own
+  expired          its unit certificate's validity ended in the past
+  cloned           it presents the serial, certificate and public keys of
+                   another genuine unit of the same factory, but holds only
+                   its own private keys, so its signatures do not verify
+  replayed         it answers every attestation with a signature over a
+                   nonce it captured once, not over the one asked
+  serial-mismatch  its certificate names another serial than its identity
+
+At start the sim prints the unit's label code on stderr, as printed on a
+real unit's box.
 
 Faults (all reproducible with --seed):
   --noise RATE          flip one bit of a byte with this probability, both ways
@@ -101,7 +130,9 @@ func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 		Example: `  latchkey sim
   latchkey sim --link /tmp/unit --state ~/units/demo --seed 7
   latchkey sim --baud 115200 --buf-size 384
-  latchkey sim --noise 0.001 --chatter 0.2 --pull-at upload#10 --pull-for 3s`,
+  latchkey sim --noise 0.001 --chatter 0.2 --pull-at upload#10 --pull-for 3s
+  latchkey sim --factory ~/latchkey-factory --state ~/units/u1
+  latchkey sim --factory ~/latchkey-factory --counterfeit cloned`,
 		Args: cmdutil.NoArgs("it takes flags only"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -134,6 +165,9 @@ func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 			if opts.Faults.PullAfterBytes < 0 {
 				return cmdutil.Usagef("--pull-after-bytes must be 0 (never) or more")
 			}
+			if opts.Counterfeit, err = sim.ParseCounterfeit(opts.counterfeit); err != nil {
+				return cmdutil.Usagef("--counterfeit: %v", err)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -158,6 +192,17 @@ func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 	fl.StringVar(&opts.pull, "pull-at", "", "pull the cable at WHEN, after handling that request")
 	fl.Int64Var(&opts.Faults.PullAfterBytes, "pull-after-bytes", 0, "pull the cable once this many bytes crossed the line (0: never)")
 	fl.DurationVar(&opts.Faults.PullFor, "pull-for", sim.DefaultPullFor, "how long a pulled cable stays out")
+	fl.StringVar(&opts.Factory, "factory", "", "issue a new unit's certificates from the test factory in this directory (made if missing)")
+	fl.StringVar(&opts.counterfeit, "counterfeit", "", "make a new unit a fake: unknown-root, expired, cloned, replayed or serial-mismatch")
+	_ = cmd.RegisterFlagCompletionFunc("counterfeit", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var names []string
+		for _, m := range sim.CounterfeitModes {
+			names = append(names, string(m))
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.MarkFlagDirname("factory")
+	cmd.AddCommand(newCmdInspect(f, nil))
 	return cmd
 }
 
@@ -180,10 +225,23 @@ func simRun(ctx context.Context, opts *Options) error {
 	}
 	// Group 64, latchkey's own commands. Init makes the identity keys and
 	// certificate chain on the unit's first start, so a failure shows here.
-	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: opts.Seed})
+	cfg := sim.LatchkeyConfig{Seed: opts.Seed, Unseal: provision.OpenKey, Counterfeit: opts.Counterfeit}
+	if opts.Factory != "" {
+		factory := sim.DirFactory{Dir: opts.Factory, Now: opts.Now}
+		if _, err := factory.RootDER(); err != nil {
+			return cmdutil.WithHint(err, "give --factory an empty or new directory, or one a sim made before")
+		}
+		cfg.Chain = factory
+		fmt.Fprintf(opts.IO.ErrOut, "test factory root: %s (trust it with: latchkey trust add %s)\n", factory.RootPath(), factory.RootPath())
+	}
+	lk := sim.NewLatchkey(cfg)
 	ident, err := lk.Init(unit)
 	if err != nil {
 		return cmdutil.WithHint(err, "fix or move the state directory, or drop --state for a unit in memory")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "label code: %s (serial %s)\n", ident.Label, ident.Serial)
+	if ident.Counterfeit != sim.Genuine {
+		fmt.Fprintf(opts.IO.ErrOut, "counterfeit unit: %s\n", ident.Counterfeit)
 	}
 	discovery := ""
 	if d, err := opts.Dirs(); err == nil {

@@ -59,6 +59,12 @@ func TestNewCmdSim(t *testing.T) {
 				t.Errorf("faults %+v", f)
 			}
 		}},
+		{args: "--factory /tmp/f --counterfeit cloned", check: func(t *testing.T, o *Options) {
+			if o.Factory != "/tmp/f" || o.Counterfeit != sim.CounterfeitCloned {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: "--counterfeit forged", wantErr: "--counterfeit: unknown counterfeit mode"},
 		{args: "--noise 2", wantErr: "--noise must be a probability"},
 		{args: "--stall fly", wantErr: "--stall: trigger"},
 		{args: "--buf-size 10", wantErr: "--buf-size"},
@@ -144,5 +150,154 @@ func TestSimRun(t *testing.T) {
 	defer c.Close()
 	if r, err := c.Echo(context.Background(), "cli"); err != nil || r != "cli" {
 		t.Fatalf("echo through the command's link: %q, %v", r, err)
+	}
+}
+
+// TestSimRunFactory starts the command with --factory and --counterfeit
+// and checks what it prints on stderr: the root to trust and the label.
+func TestSimRunFactory(t *testing.T) {
+	t.Parallel()
+	f, _, _ := testFactory(t)
+	factory := filepath.Join(t.TempDir(), "factory")
+	out, errOut := &simtest.Buffer{}, &simtest.Buffer{}
+	ios := *f.IO
+	ios.Out, ios.ErrOut = out, errOut
+	opts := &Options{
+		IO: &ios, JSON: func() bool { return true }, Dirs: f.Dirs, Log: func() *slog.Logger { return f.Log },
+		Now: time.Now, Getpid: func() int { return 4343 },
+		Seed: 5, ResetDelay: 50 * time.Millisecond, Factory: factory, Counterfeit: sim.CounterfeitExpired,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- simRun(ctx, opts) }()
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(errOut.String(), "virtual unit ") {
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(factory, "root.pem")
+	if _, err := os.Stat(root); err != nil {
+		t.Fatalf("factory root not made: %v", err)
+	}
+	u, err := sim.Open(sim.Config{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := sim.NewLatchkey(sim.LatchkeyConfig{Seed: 5}).Init(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"test factory root: " + root + " (trust it with: latchkey trust add " + root + ")\n",
+		"label code: " + info.Label + " (serial " + info.Serial + ")\n",
+		"counterfeit unit: expired\n",
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+}
+
+func TestNewCmdInspect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args    string
+		want    InspectOptions
+		wantErr string
+	}{
+		{args: "--state /tmp/s", want: InspectOptions{State: "/tmp/s"}},
+		{args: "--state /tmp/s --reveal-secrets", want: InspectOptions{State: "/tmp/s", RevealSecrets: true}},
+		{args: "", wantErr: "--state is required"},
+		{args: "--state /tmp/s extra", wantErr: "takes flags only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			t.Parallel()
+			f, _, _ := testFactory(t)
+			var got *InspectOptions
+			cmd := newCmdInspect(f, func(_ context.Context, o *InspectOptions) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.args))
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != tt.want.State || got.RevealSecrets != tt.want.RevealSecrets {
+				t.Errorf("options %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInspectRun runs `latchkey sim inspect` on the state directory of a
+// unit that is not running: text, JSON, the key only with --reveal-secrets,
+// and a clear refusal of a missing directory.
+func TestInspectRun(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	u, err := sim.Open(sim.Config{Dir: state, Seed: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := sim.NewLatchkey(sim.LatchkeyConfig{Seed: 6}).Init(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		json    bool
+		want    []string
+		notWant []string
+		wantErr string
+	}{
+		{name: "text", args: []string{"--state", state}, want: []string{"serial:      " + info.Serial, "label:       " + info.Label, "cert 0:", "SLOT\tSTATE", "0\tempty"}, notWant: []string{"KEY"}},
+		{name: "json", args: []string{"--state", state}, json: true, want: []string{`"serial": "` + info.Serial + `"`, `"label": "` + info.Label + `"`, `"state": "empty"`}, notWant: []string{`"key"`, "secrets_revealed"}},
+		{name: "reveal", args: []string{"--state", state, "--reveal-secrets"}, want: []string{"SLOT\tSTATE\tJOB\tCOUNTER\tKCV\tKEY"}},
+		{name: "missing", args: []string{"--state", filepath.Join(state, "nope")}, wantErr: "does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, out, _ := testFactory(t)
+			f.Global.JSON = tt.json
+			cmd := newCmdInspect(f, nil)
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }

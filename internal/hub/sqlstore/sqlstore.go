@@ -546,8 +546,8 @@ func (s *Store) putRecords(ctx context.Context, tx *sql.Tx, items []hub.IntakeIt
 		if insert == nil {
 			var err error
 			if insert, err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO records
-				(id, kind, signer, key_ids, digest, job, unit, created_at, received_at, envelope)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+				(id, kind, signer, key_ids, digest, job, unit, created_at, received_at, envelope, journal_seq, journal_hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 				return nil, err
 			}
 			if lookup, err = tx.PrepareContext(ctx, `SELECT digest FROM records WHERE id = ?`); err != nil {
@@ -559,7 +559,7 @@ func (s *Store) putRecords(ctx context.Context, tx *sql.Tx, items []hub.IntakeIt
 			return nil, err
 		}
 		res, err := insert.ExecContext(ctx, r.ID, r.Kind, r.Signer, keyIDs, r.Digest, r.Job, r.Unit,
-			formatTime(r.CreatedAt), formatTime(r.ReceivedAt), nonNil(r.Envelope))
+			formatTime(r.CreatedAt), formatTime(r.ReceivedAt), nonNil(r.Envelope), r.JournalSeq, r.JournalHash)
 		if err != nil {
 			return nil, fmt.Errorf("store record %s: %w", r.ID, err)
 		}
@@ -611,7 +611,7 @@ func limit(f hub.RecordFilter) int {
 // recordsQuery is the query of Records.
 func recordsQuery(f hub.RecordFilter) (string, []any) {
 	where, args := recordWhere(f)
-	return `SELECT id, kind, signer, key_ids, digest, job, unit, created_at, received_at, envelope
+	return `SELECT id, kind, signer, key_ids, digest, job, unit, created_at, received_at, envelope, journal_seq, journal_hash
 		FROM records` + where + ` ORDER BY created_at, id LIMIT ?`, append(args, limit(f))
 }
 
@@ -633,7 +633,8 @@ func (s *Store) Records(ctx context.Context, f hub.RecordFilter) ([]hub.Record, 
 	for rows.Next() {
 		var r hub.Record
 		var keyIDs, created, received string
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Signer, &keyIDs, &r.Digest, &r.Job, &r.Unit, &created, &received, &r.Envelope); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Signer, &keyIDs, &r.Digest, &r.Job, &r.Unit, &created, &received, &r.Envelope,
+			&r.JournalSeq, &r.JournalHash); err != nil {
 			return nil, fmt.Errorf("list records: %w", s.st.Check(err))
 		}
 		if r.KeyIDs, err = decodeStrings(keyIDs); err != nil {
@@ -663,6 +664,23 @@ func (s *Store) CountRecords(ctx context.Context, f hub.RecordFilter) (int, erro
 		return 0, fmt.Errorf("count records: %w", s.st.Check(err))
 	}
 	return n, nil
+}
+
+// JournalHead returns the highest journal reference among the records user
+// signed with their current key (the first of a record's key ids is its
+// signer's). The index on (signer, journal_seq) gives the order; the scan
+// stops at the first record by the current key.
+func (s *Store) JournalHead(ctx context.Context, user string) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := s.st.DB().QueryRowContext(ctx, `SELECT journal_seq, journal_hash FROM records
+		WHERE signer = ? AND journal_seq > 0
+		  AND json_extract(key_ids, '$[0]') = (SELECT key_id FROM users WHERE name = ?)
+		ORDER BY journal_seq DESC LIMIT 1`, user, user).Scan(&seq, &hash)
+	if err != nil {
+		return 0, "", fmt.Errorf("journal head of %s: %w", user, s.notFound(err))
+	}
+	return seq, hash, nil
 }
 
 // SweepIdempotency forgets keys whose expiry is before now.

@@ -189,6 +189,7 @@ func TestRecordsImmutable(t *testing.T) {
 	}
 	for _, q := range []string{
 		`UPDATE records SET digest = 'x' WHERE id = 'rec-1'`,
+		`UPDATE records SET journal_seq = 99 WHERE id = 'rec-1'`,
 		`DELETE FROM records WHERE id = 'rec-1'`,
 	} {
 		if _, err := s.st.DB().ExecContext(ctx, q); err == nil {
@@ -196,7 +197,8 @@ func TestRecordsImmutable(t *testing.T) {
 		}
 	}
 	// A replace is dropped rather than refused (see the migration).
-	q := `INSERT OR REPLACE INTO records SELECT id, kind, signer, key_ids, 'x', job, unit, created_at, received_at, envelope FROM records`
+	q := `INSERT OR REPLACE INTO records SELECT id, kind, signer, key_ids, 'x', job, unit, created_at, received_at, envelope,
+		journal_seq, journal_hash FROM records`
 	if _, err := s.st.DB().ExecContext(ctx, q); err != nil {
 		t.Errorf("%s: %v", q, err)
 	}

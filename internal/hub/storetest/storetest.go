@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) hub.Storage) {
 		{"RecordFilters", testRecordFilters},
 		{"Denylist", testDenylist},
 		{"Units", testUnits},
+		{"JournalHead", testJournalHead},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -529,7 +530,7 @@ func record(id, kind, signer, job, unit string, created time.Time, body string) 
 func diffRecord(got, want hub.Record) string {
 	var d []string
 	if got.ID != want.ID || got.Kind != want.Kind || got.Signer != want.Signer || got.Digest != want.Digest ||
-		got.Job != want.Job || got.Unit != want.Unit {
+		got.Job != want.Job || got.Unit != want.Unit || got.JournalSeq != want.JournalSeq || got.JournalHash != want.JournalHash {
 		d = append(d, fmt.Sprintf("fields %+v, want %+v", got, want))
 	}
 	if !slices.Equal(got.KeyIDs, want.KeyIDs) {
@@ -986,4 +987,63 @@ func testUnits(t *testing.T, s hub.Storage) {
 			t.Errorf("unit %d = %+v, want %+v", i, g, w)
 		}
 	}
+}
+
+// journaled is r with a journal reference.
+func journaled(r hub.Record, seq int64) hub.Record {
+	r.JournalSeq, r.JournalHash = seq, hexSum(fmt.Sprint("entry ", seq))
+	return r
+}
+
+func testJournalHead(t *testing.T, s hub.Storage) {
+	ctx := context.Background()
+	enroll(t, s, "alice", hubapi.RoleInstaller, "alice")
+	enroll(t, s, "bob", hubapi.RoleInstaller, "bob")
+	head := func(user string, wantSeq int64) {
+		t.Helper()
+		seq, hash, err := s.JournalHead(ctx, user)
+		if wantSeq == 0 {
+			if !errors.Is(err, hub.ErrNotFound) {
+				t.Errorf("JournalHead(%s) = %d %q, %v; want ErrNotFound", user, seq, hash, err)
+			}
+			return
+		}
+		if err != nil || seq != wantSeq || hash != hexSum(fmt.Sprint("entry ", wantSeq)) {
+			t.Errorf("JournalHead(%s) = %d %q, %v; want %d", user, seq, hash, err, wantSeq)
+		}
+	}
+	head("alice", 0)
+	head("nobody", 0)
+
+	// By seq, not by time or arrival: a record queued later may be created
+	// earlier (its created_at is the change's time).
+	a3 := journaled(record("a-3", "survey", "alice", "job-1", "unit-1", at(3*time.Hour), "a3"), 3)
+	a7 := journaled(record("a-7", "consent", "alice", "job-1", "", at(time.Hour), "a7"), 7)
+	a5 := journaled(record("a-5", "notice", "alice", "", "", at(5*time.Hour), "a5"), 5)
+	plain := record("a-plain", "survey", "alice", "", "", at(6*time.Hour), "plain")
+	b9 := journaled(record("b-9", "survey", "bob", "", "", at(2*time.Hour), "b9"), 9)
+	intake(t, s, request("alice", "k1", stored(a3), stored(a7)), result(a3, hub.OutcomeStored), result(a7, hub.OutcomeStored))
+	intake(t, s, request("alice", "k2", stored(a5), stored(plain)), result(a5, hub.OutcomeStored), result(plain, hub.OutcomeStored))
+	head("alice", 7)
+	head("bob", 0)
+	intake(t, s, request("bob", "k1", stored(b9)), result(b9, hub.OutcomeStored))
+	head("bob", 9)
+	head("alice", 7)
+	checkRecords(t, s, a7, b9, a3, a5, plain)
+
+	// A new laptop's journal starts again at 1; the old laptop's records
+	// are not its head.
+	e, hash := enrollment("alice", hubapi.RoleInstaller, "alice2")
+	if err := s.CreateEnrollment(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enroll(ctx, hash, at(8*time.Hour), newUser("alice2", at(8*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	head("alice", 0)
+	n1 := journaled(record("n-1", "survey", "alice", "", "", at(9*time.Hour), "n1"), 1)
+	n1.KeyIDs = []string{"key-alice2"}
+	intake(t, s, request("alice", "k3", stored(n1)), result(n1, hub.OutcomeStored))
+	head("alice", 1)
+	head("bob", 9)
 }

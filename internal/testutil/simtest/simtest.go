@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/sim"
 )
 
@@ -55,6 +56,17 @@ func NewUnit(tb testing.TB) *sim.Unit {
 	}
 	return u
 }
+
+// LatchkeyConfig is the default configuration of a test unit's group 64:
+// identity from [Seed], the seeded test factory, and burns that open keys
+// sealed by provision.SealKey, as a real unit does.
+func LatchkeyConfig() sim.LatchkeyConfig {
+	return sim.LatchkeyConfig{Seed: Seed, Unseal: provision.OpenKey}
+}
+
+// NewLatchkey returns group 64 with [LatchkeyConfig], for
+// sim.Options.Extensions (lk.Extension()).
+func NewLatchkey() *sim.Latchkey { return sim.NewLatchkey(LatchkeyConfig()) }
 
 // Start serves o.Unit (a new unit from [NewUnit] if nil) behind a
 // link in a new temporary directory until the test ends, and waits for the

@@ -1,0 +1,247 @@
+package provision_test
+
+// Pairing and burning through the command line as an installer runs them,
+// against the virtual unit on a pty and the back office on loopback, with
+// real crypto throughout: genuine units are paired and burned; every kind of
+// counterfeit is refused before any key moves; a second burn returns the
+// stored receipts; a slot holding another key quarantines the unit.
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/provision"
+	"github.com/latchkey/latchkey/internal/sim"
+	"github.com/latchkey/latchkey/internal/testutil/clitest"
+	"github.com/latchkey/latchkey/internal/testutil/hubtest"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
+)
+
+// bench is an office, an installer's laptop that trusts a test factory, and
+// a way to start units from that factory.
+type bench struct {
+	t       *testing.T
+	office  *hubtest.Office
+	sam     *clitest.Machine
+	factory string
+	seed    uint64
+}
+
+func newBench(t *testing.T) *bench {
+	t.Helper()
+	b := &bench{t: t, office: hubtest.Start(t), factory: filepath.Join(t.TempDir(), "factory"), seed: 100}
+	b.sam = b.office.Join("sam", "installer")
+	if _, err := (sim.DirFactory{Dir: b.factory}).RootDER(); err != nil {
+		t.Fatal(err)
+	}
+	b.sam.MustRun("trust", "add", filepath.Join(b.factory, "root.pem"))
+	return b
+}
+
+// job creates a job for sam with doors and pulls it; it returns the job id.
+func (b *bench) job(doors string) string {
+	b.t.Helper()
+	id := b.office.MustHub("job", "create", "--building", "Elm Court", "--address", "12 Elm St", "--doors", doors, "--installer", "sam")
+	b.sam.MustRun("jobs", "pull")
+	return id
+}
+
+// unit is a running unit and where it keeps its state.
+type unit struct {
+	*simtest.Sim
+	dir string
+}
+
+// slots reads what the unit holds, keys included, from its state.
+func (u unit) slots(t *testing.T) []sim.SlotSummary {
+	t.Helper()
+	in, err := sim.Inspect(u.dir, sim.InspectOptions{RevealSecrets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Slots
+}
+
+// unit starts a new unit of the factory, of the given kind.
+func (b *bench) unit(kind sim.Counterfeit) unit {
+	b.t.Helper()
+	b.seed++
+	dir := b.t.TempDir()
+	u, err := sim.Open(sim.Config{Seed: b.seed, Dir: dir})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: b.seed, Chain: sim.DirFactory{Dir: b.factory}, Unseal: provision.OpenKey, Counterfeit: kind})
+	return unit{Sim: simtest.Start(b.t, sim.Options{Unit: u, Extensions: []sim.Extension{lk.Extension()}}, simtest.Config{}), dir: dir}
+}
+
+func (b *bench) label(s unit) string {
+	b.t.Helper()
+	var st struct {
+		Identity struct {
+			Label string `json:"label"`
+		} `json:"identity"`
+	}
+	b.sam.JSON(&st, "diag", "status", "--port", s.Link)
+	if st.Identity.Label == "" {
+		b.t.Fatal("diag status shows no label code")
+	}
+	return st.Identity.Label
+}
+
+type burnResult struct {
+	Serial string `json:"serial"`
+	Slots  []struct {
+		Slot    int             `json:"slot"`
+		Door    string          `json:"door"`
+		Outcome string          `json:"outcome"`
+		KCV     string          `json:"kcv"`
+		Receipt json.RawMessage `json:"receipt"`
+	} `json:"slots"`
+}
+
+func TestPairAndBurn(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby,garage")
+	u := b.unit(sim.Genuine)
+	label := b.label(u)
+
+	// Without a terminal the label code must be given, and must be right.
+	if r := b.sam.Run("pair", "--job", job, "--port", u.Link); r.Code != 2 || !strings.Contains(r.Stderr, "--confirm-label") {
+		t.Errorf("pair without a terminal or label = %d %q", r.Code, r.Stderr)
+	}
+	if r := b.sam.Run("pair", "--job", job, "--port", u.Link, "--confirm-label", "0000-0000"); r.Code != 1 || !strings.Contains(r.Stderr, "is not this unit") && !strings.Contains(r.Stderr, "but this unit's is") {
+		t.Errorf("pair with the wrong label = %d %q", r.Code, r.Stderr)
+	}
+	// Burning before pairing is refused.
+	if r := b.sam.Run("burn", "--job", job, "--port", u.Link); r.Code != 1 || !strings.Contains(r.Stderr, "pair --job") {
+		t.Errorf("burn before pair = %d %q", r.Code, r.Stderr)
+	}
+	r := b.sam.MustRun("pair", "--job", job[:6], "--port", u.Link, "--confirm-label", strings.ToLower(label))
+	if !strings.Contains(r.Stdout, "paired unit LK") {
+		t.Errorf("pair = %q", r.Stdout)
+	}
+
+	var first burnResult
+	b.sam.JSON(&first, "burn", "--job", job, "--port", u.Link)
+	if len(first.Slots) != 2 || first.Slots[0].Outcome != provision.Burned || first.Slots[1].Door != "garage" {
+		t.Fatalf("burn = %+v", first)
+	}
+	// The unit holds exactly the keys of the job, one per slot.
+	for i, s := range u.slots(t) {
+		if i < 2 && s.State != "written" {
+			t.Errorf("unit slot %d is %s after the burn", i, s.State)
+		}
+	}
+	// A second burn returns the stored receipts byte for byte, and writes
+	// nothing (it does not even need the unit).
+	var second burnResult
+	b.sam.JSON(&second, "burn", "--job", job, "--port", filepath.Join(t.TempDir(), "no-unit-here"))
+	for i := range first.Slots {
+		if second.Slots[i].Outcome != provision.Stored || !bytes.Equal(second.Slots[i].Receipt, first.Slots[i].Receipt) {
+			t.Errorf("slot %d second burn = %s %s, want the stored receipt %s", i, second.Slots[i].Outcome, second.Slots[i].Receipt, first.Slots[i].Receipt)
+		}
+	}
+	// The pairing and both receipts are queued, signed, and journalled.
+	var rows []struct {
+		Kind string `json:"kind"`
+		Unit string `json:"unit"`
+	}
+	b.sam.JSON(&rows, "outbox", "list")
+	if len(rows) != 3 || rows[0].Kind != "pairing" || rows[1].Kind != "receipt" || rows[2].Unit != first.Serial {
+		t.Errorf("outbox = %+v, want the pairing and two receipts of unit %s", rows, first.Serial)
+	}
+	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.paired") || strings.Count(r.Stdout, "slot.burned") != 2 {
+		t.Errorf("journal list =\n%s", r.Stdout)
+	}
+	// The back office takes the pairing and the receipts.
+	if r := b.sam.MustRun("sync"); !strings.Contains(r.Stdout, "sent 3, refused 0") {
+		t.Errorf("sync = %q", r.Stdout)
+	}
+}
+
+func TestCounterfeitUnitsRefused(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby")
+	tests := []struct {
+		kind sim.Counterfeit
+		want string // what the installer reads
+	}{
+		{sim.Counterfeit("unknown-root"), "manufacturer"},
+		{sim.Counterfeit("expired"), "expired"},
+		{sim.Counterfeit("cloned"), "clone"},
+		{sim.Counterfeit("replayed"), "replay"},
+		{sim.Counterfeit("serial-mismatch"), "serial"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			u := b.unit(tt.kind)
+			r := b.sam.Run("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+			if r.Code != 1 || !strings.Contains(r.Stderr, "failed attestation") || !strings.Contains(strings.ToLower(r.Stderr), tt.want) {
+				t.Errorf("pair with a %s unit = %d %q, want exit 1 saying %q", tt.kind, r.Code, r.Stderr, tt.want)
+			}
+			for _, s := range u.slots(t) {
+				if s.State != "empty" {
+					t.Errorf("a key reached the %s unit: slot %d %s", tt.kind, s.Slot, s.State)
+				}
+			}
+			// Burning is refused too: no pairing was saved.
+			if r := b.sam.Run("burn", "--job", job, "--port", u.Link); r.Code != 1 {
+				t.Errorf("burn after a refused pairing = %d %q", r.Code, r.Stderr)
+			}
+		})
+	}
+	var rows []struct{ Kind string }
+	b.sam.JSON(&rows, "outbox", "list")
+	if len(rows) != 0 {
+		t.Errorf("outbox after refused pairings = %+v, want nothing queued", rows)
+	}
+	if r := b.sam.MustRun("journal", "list"); strings.Count(r.Stdout, "unit.attestation_failed") != len(tests) {
+		t.Errorf("journal does not record each refusal:\n%s", r.Stdout)
+	}
+}
+
+func TestDeniedUnitRefused(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby")
+	u := b.unit(sim.Genuine)
+	var st struct {
+		Identity struct{ Serial string } `json:"identity"`
+	}
+	b.sam.JSON(&st, "diag", "status", "--port", u.Link)
+	b.office.MustHub("units", "deny", st.Identity.Serial, "--reason", "reported stolen")
+	b.sam.MustRun("jobs", "pull")
+	r := b.sam.Run("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	if r.Code != 1 || !strings.Contains(r.Stderr, "denied") || !strings.Contains(r.Stderr, "reported stolen") {
+		t.Errorf("pair of a denied unit = %d %q", r.Code, r.Stderr)
+	}
+}
+
+// TestOtherKeyInSlotQuarantines burns one job into a unit, then tries a
+// second job on the same unit: its first slot holds the other job's key, so
+// the burn stops and the unit is quarantined for good.
+func TestOtherKeyInSlotQuarantines(t *testing.T) {
+	b := newBench(t)
+	jobA, jobB := b.job("lobby"), b.job("lobby,garage")
+	u := b.unit(sim.Genuine)
+	label := b.label(u)
+	b.sam.MustRun("pair", "--job", jobA, "--port", u.Link, "--confirm-label", label)
+	b.sam.MustRun("burn", "--job", jobA, "--port", u.Link)
+	b.sam.MustRun("pair", "--job", jobB, "--port", u.Link, "--confirm-label", label)
+	r := b.sam.Run("burn", "--job", jobB, "--port", u.Link)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "quarantined") || !strings.Contains(r.Stderr, "different key") {
+		t.Fatalf("burn into a slot with another key = %d %q", r.Code, r.Stderr)
+	}
+	if s := u.slots(t); s[1].State != "empty" {
+		t.Errorf("slot 1 was written after the quarantine: %+v", s[1])
+	}
+	if r := b.sam.Run("burn", "--job", jobB, "--port", u.Link); r.Code != 1 || !strings.Contains(r.Stderr, "quarantined") {
+		t.Errorf("burn of a quarantined unit = %d %q", r.Code, r.Stderr)
+	}
+	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.quarantined") {
+		t.Errorf("journal has no quarantine:\n%s", r.Stdout)
+	}
+}
