@@ -104,5 +104,7 @@ func TestE2EBackOffice(t *testing.T) {
 	if code, screen := s.Run("latchkey sync", 30*time.Second); code != 0 || !strings.Contains(screen, "sent 1, refused 0, still queued 0") {
 		t.Fatalf("sync after the hub came back: exit %d\n%s", code, screen)
 	}
-	s.Type("kill %1")
+	// Stop the hub and wait for it, so it is not still closing its
+	// database when the test's directory is removed.
+	s.Run("kill %1; wait", 15*time.Second)
 }
