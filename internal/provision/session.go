@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/packet"
 	"github.com/latchkey/latchkey/internal/record"
+	"github.com/latchkey/latchkey/internal/smp"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -41,6 +42,9 @@ var (
 	// ErrTooManyDoors: the job has more doors than the unit has slots.
 	ErrTooManyDoors = errors.New("the job has more doors than the unit has key slots")
 )
+
+// attestTries is how many fresh challenges are sent when answers are lost.
+const attestTries = 3
 
 // RecordLifetime is how long pairing and receipt records may wait in an
 // outbox before the back office refuses them as expired.
@@ -143,13 +147,22 @@ func (s *Service) attest(ctx context.Context, u Unit, job string) (device.Identi
 	if err != nil {
 		return id, device.Attestation{}, Attested{}, nil, err
 	}
-	nonce, err := NewNonce(s.Rand)
-	if err != nil {
-		return id, device.Attestation{}, Attested{}, nil, err
-	}
-	att, err := u.Attest(ctx, nonce)
-	if err != nil {
-		return id, device.Attestation{}, Attested{}, nil, fmt.Errorf("ask unit %s to attest: %w", id.Serial, err)
+	// A challenge is never sent twice (the unit refuses a nonce it has
+	// seen); a challenge whose answer was lost on a noisy line is replaced
+	// by a fresh one, a few times.
+	var nonce []byte
+	var att device.Attestation
+	for try := 1; ; try++ {
+		if nonce, err = NewNonce(s.Rand); err != nil {
+			return id, device.Attestation{}, Attested{}, nil, err
+		}
+		att, err = u.Attest(ctx, nonce)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, smp.ErrTimeout) || try == attestTries {
+			return id, device.Attestation{}, Attested{}, nil, fmt.Errorf("ask unit %s to attest: %w", id.Serial, err)
+		}
 	}
 	a, err := VerifyAttestation(id, att, nonce, roots, s.Now())
 	if err != nil {

@@ -1,18 +1,16 @@
 package hub
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/latchkey/latchkey/internal/cli/campaign"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -70,11 +68,11 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 			return res, err
 		}
 	}
-	h := &hubProc{bin: c.Binary, data: hubData, logPath: filepath.Join(c.Dir, "hub.log")}
-	if err := h.start(ctx, "127.0.0.1:0"); err != nil {
+	h := &campaign.Hub{Binary: c.Binary, Data: hubData, LogPath: filepath.Join(c.Dir, "hub.log")}
+	if err := h.Start(ctx, "127.0.0.1:0"); err != nil {
 		return res, err
 	}
-	defer h.stop()
+	defer h.Stop()
 
 	// Enroll a sales rep and log the laptop in.
 	var enrolled struct {
@@ -87,7 +85,7 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 	if err := json.Unmarshal(out, &enrolled); err != nil || enrolled.Code == "" {
 		return res, fmt.Errorf("hub enroll printed %q: %v", out, err)
 	}
-	if _, err := c.run(ctx, home, "login", "--hub", h.url, "--code", enrolled.Code); err != nil {
+	if _, err := c.run(ctx, home, "login", "--hub", h.URL, "--code", enrolled.Code); err != nil {
 		return res, err
 	}
 
@@ -110,7 +108,7 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 
 		started := time.Now()
 		sync := exec.CommandContext(ctx, c.Binary, "sync", "--json")
-		sync.Env = env(home)
+		sync.Env = campaign.Env(home)
 		if err := sync.Start(); err != nil {
 			return res, fmt.Errorf("start sync: %w", err)
 		}
@@ -142,13 +140,13 @@ func (c *Campaign) Run(ctx context.Context) (CampaignResult, error) {
 				// address, as a supervisor would restart it; the sync
 				// still running retries into the new process.
 				hubTimer = nil
-				if err := h.kill(); err != nil {
+				if err := h.Kill(); err != nil {
 					return res, err
 				}
 				res.HubKills++
 				disturbed = true
 				events = append(events, fmt.Sprintf("hub killed at %v", hubDelay.Round(time.Millisecond)))
-				if err := h.start(ctx, h.addr); err != nil {
+				if err := h.Start(ctx, h.Addr); err != nil {
 					return res, err
 				}
 			}
@@ -272,119 +270,5 @@ func (c *Campaign) check(ctx context.Context, home, hubData string, res *Campaig
 }
 
 func (c *Campaign) run(ctx context.Context, home string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, c.Binary, args...)
-	cmd.Env = env(home)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("latchkey %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
-}
-
-func env(home string) []string {
-	var e []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LATCHKEY_") {
-			e = append(e, kv)
-		}
-	}
-	return append(e, "LATCHKEY_HOME="+home, "NO_COLOR=1")
-}
-
-// hubProc is a `latchkey hub serve` process.
-type hubProc struct {
-	bin, data, logPath string
-	addr, url          string
-	cmd                *exec.Cmd
-	exited             chan struct{}
-}
-
-var listening = regexp.MustCompile(`listening on (https?://(\S+))`)
-
-func (h *hubProc) start(ctx context.Context, addr string) error {
-	logf, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(h.bin, "hub", "serve", "--addr", addr, "--data", h.data)
-	cmd.Env = env(filepath.Join(h.data, "home"))
-	cmd.Stdout = logf
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start hub: %w", err)
-	}
-	h.cmd = cmd
-	h.exited = make(chan struct{})
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		close(h.exited)
-	}()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sent := false
-		for sc.Scan() {
-			fmt.Fprintln(logf, sc.Text())
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-		io.Copy(io.Discard, pr)
-		logf.Close()
-	}()
-	select {
-	case u := <-found:
-		h.url = u
-		h.addr = strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
-		return nil
-	case <-h.exited:
-		return fmt.Errorf("hub exited before listening; see %s", h.logPath)
-	case <-time.After(15 * time.Second):
-		h.kill()
-		return fmt.Errorf("hub did not start listening within 15s; see %s", h.logPath)
-	case <-ctx.Done():
-		h.kill()
-		return ctx.Err()
-	}
-}
-
-func (h *hubProc) running() bool {
-	if h.cmd == nil {
-		return false
-	}
-	select {
-	case <-h.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-func (h *hubProc) kill() error {
-	if !h.running() {
-		return nil
-	}
-	if err := h.cmd.Process.Signal(os.Kill); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("kill hub: %w", err)
-	}
-	<-h.exited
-	return nil
-}
-
-func (h *hubProc) stop() {
-	if !h.running() {
-		return
-	}
-	h.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-h.exited:
-	case <-time.After(10 * time.Second):
-		h.kill()
-	}
+	return campaign.Run(ctx, c.Binary, home, args...)
 }

@@ -202,7 +202,7 @@ func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = cmd.MarkFlagDirname("factory")
-	cmd.AddCommand(newCmdInspect(f, nil))
+	cmd.AddCommand(newCmdInspect(f, nil), newCmdFaults(f))
 	return cmd
 }
 
