@@ -23,6 +23,7 @@ import (
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
 	synccmd "github.com/latchkey/latchkey/internal/cli/sync"
 	trustcmd "github.com/latchkey/latchkey/internal/cli/trust"
+	unitcmd "github.com/latchkey/latchkey/internal/cli/unit"
 	"github.com/latchkey/latchkey/internal/cli/version"
 	visitcmd "github.com/latchkey/latchkey/internal/cli/visit"
 	"github.com/latchkey/latchkey/internal/config"
@@ -87,6 +88,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		provisioncmd.NewCmdPair(f),
 		provisioncmd.NewCmdBurn(f),
 		journalcmd.NewCmdJournal(f),
+		unitcmd.NewCmdUnit(f),
 	)
 	groupCommands(root)
 	return root

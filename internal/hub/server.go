@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/device"
 	"github.com/latchkey/latchkey/internal/hubapi"
 	"github.com/latchkey/latchkey/internal/identity"
 	"github.com/latchkey/latchkey/internal/ids"
@@ -89,6 +90,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.handle(http.MethodPost, hubapi.PathRecords, s.auth(s.records))
 	s.handle(http.MethodPost, hubapi.PathRecordsBatch, s.auth(s.recordsBatch))
 	s.handle(http.MethodGet, hubapi.PathJournalHead, s.auth(s.journalHead))
+	s.handle(http.MethodPost, hubapi.PathDecommissionAuth, s.auth(s.decommissionAuth))
 	s.mux.HandleFunc("/", s.unmatched)
 	return s, nil
 }
@@ -275,6 +277,32 @@ func (s *Server) journalHead(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	writeJSON(w, http.StatusOK, hubapi.JournalHead{Seq: seq, Hash: hash})
+}
+
+// decommissionAuth signs a unit's decommission request with the hub key, the
+// operator key units are provisioned with: only installers and support may
+// ask, and the request is logged with who asked.
+func (s *Server) decommissionAuth(w http.ResponseWriter, r *http.Request, u User) {
+	if u.Role != hubapi.RoleInstaller && u.Role != hubapi.RoleSupport {
+		writeError(w, hubapi.CodeForbiddenKind, "only installers and support may decommission units")
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	var req hubapi.DecommissionAuthRequest
+	if err := strictJSON(body, &req); err != nil {
+		writeError(w, hubapi.CodeBadRequest, "decommission request: "+err.Error())
+		return
+	}
+	if !serialPattern.MatchString(req.Serial) || len(req.Token) != 16 {
+		writeError(w, hubapi.CodeBadRequest, "decommission request: want a unit serial and its 16-byte token")
+		return
+	}
+	sig := ed25519.Sign(s.signer, device.DecommissionAuthMessage(req.Token, req.Serial))
+	s.log.Info("decommission authorised", "serial", req.Serial, "user", u.Name)
+	writeJSON(w, http.StatusOK, hubapi.DecommissionAuthResponse{Auth: sig})
 }
 
 func (s *Server) records(w http.ResponseWriter, r *http.Request, u User) {

@@ -43,6 +43,10 @@ const (
 	// among the records the caller signed with their current key, or 404
 	// CodeNotFound when none carries one.
 	PathJournalHead = "/v1/journal/head"
+	// PathDecommissionAuth: POST DecommissionAuthRequest → 200
+	// DecommissionAuthResponse: the operator's signature a unit needs
+	// before it wipes its keys (installers and support only).
+	PathDecommissionAuth = "/v1/decommission/authorize"
 )
 
 // Headers.
@@ -134,6 +138,19 @@ type BatchResponse struct {
 // JournalHead is the newest head of the caller's journal the hub holds: the
 // journal reference (record header "journal") with the highest seq among
 // the records they signed with their current key.
+type DecommissionAuthRequest struct {
+	Serial string `json:"serial"`
+	Token  []byte `json:"token"` // the unit's single-use decommission token, 16 bytes
+}
+
+// DecommissionAuthResponse carries the operator's Ed25519 signature over
+// the unit's decommission request (docs/protocol.md, section 6.4), made
+// with the hub's key.
+type DecommissionAuthResponse struct {
+	Auth []byte `json:"auth"`
+}
+
+// JournalHead is the newest journal reference the hub holds of a user.
 type JournalHead struct {
 	Seq  int64  `json:"seq"`
 	Hash string `json:"hash"`

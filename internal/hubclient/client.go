@@ -205,6 +205,23 @@ func (c *Client) JournalHead(ctx context.Context) (hubapi.JournalHead, error) {
 	return out, nil
 }
 
+// DecommissionAuth asks the hub to authorise a unit's decommission: its
+// signature, as the operator, over the unit's single-use token and serial.
+func (c *Client) DecommissionAuth(ctx context.Context, serial string, token []byte) ([]byte, error) {
+	body, err := json.Marshal(hubapi.DecommissionAuthRequest{Serial: serial, Token: token})
+	if err != nil {
+		return nil, fmt.Errorf("authorise decommission: %w", err)
+	}
+	var out hubapi.DecommissionAuthResponse
+	if err := c.do(ctx, http.MethodPost, hubapi.PathDecommissionAuth, "", body, true, &out); err != nil {
+		return nil, fmt.Errorf("authorise decommission of %s: %w", serial, err)
+	}
+	if len(out.Auth) != 64 {
+		return nil, fmt.Errorf("authorise decommission of %s: %w", serial, &AnswerError{Status: http.StatusOK, Detail: fmt.Sprintf("a signature of %d bytes", len(out.Auth))})
+	}
+	return out.Auth, nil
+}
+
 // SendRecord sends one DSSE envelope under idemKey, which must stay the same
 // when the same record is sent again. A refusal is a *hubapi.Error whose
 // Result says why.

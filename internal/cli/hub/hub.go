@@ -47,6 +47,7 @@ directory): hub.db (SQLite) and hub.key, the hub's signing key (mode 0600).`,
 		newCmdUnits(f),
 		newCmdBench(f),
 		newCmdFaults(f),
+		newCmdKey(f),
 	)
 	return cmd
 }

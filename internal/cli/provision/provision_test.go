@@ -8,11 +8,13 @@ package provision_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/hub"
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/sim"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
@@ -66,7 +68,10 @@ func (u unit) slots(t *testing.T) []sim.SlotSummary {
 }
 
 // unit starts a new unit of the factory, of the given kind.
-func (b *bench) unit(kind sim.Counterfeit) unit {
+func (b *bench) unit(kind sim.Counterfeit) unit { return b.unitWith(kind, nil) }
+
+// unitWith starts a new unit provisioned with an operator key.
+func (b *bench) unitWith(kind sim.Counterfeit, operator ed25519.PublicKey) unit {
 	b.t.Helper()
 	b.seed++
 	dir := b.t.TempDir()
@@ -74,7 +79,7 @@ func (b *bench) unit(kind sim.Counterfeit) unit {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: b.seed, Chain: sim.DirFactory{Dir: b.factory}, Unseal: provision.OpenKey, Counterfeit: kind})
+	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: b.seed, Chain: sim.DirFactory{Dir: b.factory}, Unseal: provision.OpenKey, Counterfeit: kind, OperatorKey: operator})
 	return unit{Sim: simtest.Start(b.t, sim.Options{Unit: u, Extensions: []sim.Extension{lk.Extension()}}, simtest.Config{}), dir: dir}
 }
 
@@ -243,5 +248,65 @@ func TestOtherKeyInSlotQuarantines(t *testing.T) {
 	}
 	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.quarantined") {
 		t.Errorf("journal has no quarantine:\n%s", r.Stdout)
+	}
+}
+
+// TestDecommission wipes a burned unit provisioned with the hub's key as its
+// operator key: only with the hub's authorisation, asked by an installer.
+func TestDecommission(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby,garage")
+	key, err := hub.LoadKeys(b.office.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := b.unitWith(sim.Genuine, key.Public().Sign)
+	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	b.sam.MustRun("burn", "--job", job, "--port", u.Link)
+
+	if r := b.sam.Run("unit", "decommission", "--port", u.Link); r.Code != 2 || !strings.Contains(r.Stderr, "--yes") {
+		t.Errorf("decommission without --yes and no terminal = %d %q", r.Code, r.Stderr)
+	}
+	// Unsigned, the unit refuses: it was provisioned with an operator key.
+	if r := b.sam.Run("unit", "decommission", "--port", u.Link, "--yes", "--offline"); r.Code != 1 || !strings.Contains(r.Stderr, "authorisation") {
+		t.Errorf("decommission without the hub's signature = %d %q", r.Code, r.Stderr)
+	}
+	// A sales rep cannot get the hub's signature.
+	dana := b.office.Join("dana", "sales")
+	if r := dana.Run("unit", "decommission", "--port", u.Link, "--yes"); r.Code != 1 || !strings.Contains(r.Stderr, "only installers and support") {
+		t.Errorf("decommission by a sales rep = %d %q", r.Code, r.Stderr)
+	}
+	for i, s := range u.slots(t)[:2] {
+		if s.State != "written" {
+			t.Fatalf("slot %d is %s after refused decommissions", i, s.State)
+		}
+	}
+	var res struct {
+		Serial     string `json:"serial"`
+		Wiped      int    `json:"wiped"`
+		Authorised bool   `json:"authorised"`
+	}
+	b.sam.JSON(&res, "unit", "decommission", "--port", u.Link, "--yes")
+	if res.Wiped != 2 || !res.Authorised {
+		t.Errorf("decommission = %+v, want 2 slots wiped with the hub's authorisation", res)
+	}
+	for i, s := range u.slots(t) {
+		if s.State == "written" || s.Key != "" {
+			t.Errorf("slot %d after decommission: %+v", i, s)
+		}
+	}
+	var rows []struct {
+		Kind string `json:"kind"`
+		Unit string `json:"unit"`
+	}
+	b.sam.JSON(&rows, "outbox", "list")
+	if last := rows[len(rows)-1]; last.Kind != "decommission" || last.Unit != res.Serial {
+		t.Errorf("outbox ends with %+v, want the decommission record", last)
+	}
+	if r := b.sam.MustRun("sync"); !strings.Contains(r.Stdout, "refused 0") {
+		t.Errorf("sync = %q", r.Stdout)
+	}
+	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.decommissioned") || !strings.Contains(r.Stdout, "unit.decommission_refused") {
+		t.Errorf("journal:\n%s", r.Stdout)
 	}
 }

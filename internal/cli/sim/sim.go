@@ -5,6 +5,8 @@ package sim
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +47,7 @@ type Options struct {
 	Counterfeit sim.Counterfeit
 
 	stall, reboot, pull, counterfeit string
+	operatorKey                      string
 }
 
 const long = `Run a virtual unit on a pseudo-terminal: a device that speaks SMP over a
@@ -201,6 +204,7 @@ func newCmdSim(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
+	fl.StringVar(&opts.operatorKey, "operator-key", "", "require decommission requests signed by this operator key (base64; 'latchkey hub key' prints the hub's)")
 	_ = cmd.MarkFlagDirname("factory")
 	cmd.AddCommand(newCmdInspect(f, nil), newCmdFaults(f))
 	return cmd
@@ -226,6 +230,13 @@ func simRun(ctx context.Context, opts *Options) error {
 	// Group 64, latchkey's own commands. Init makes the identity keys and
 	// certificate chain on the unit's first start, so a failure shows here.
 	cfg := sim.LatchkeyConfig{Seed: opts.Seed, Unseal: provision.OpenKey, Counterfeit: opts.Counterfeit}
+	if opts.operatorKey != "" {
+		k, err := base64.StdEncoding.DecodeString(opts.operatorKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return cmdutil.Usagef("--operator-key: want the operator's Ed25519 public key in base64 (32 bytes), as 'latchkey hub key' prints it")
+		}
+		cfg.OperatorKey = ed25519.PublicKey(k)
+	}
 	if opts.Factory != "" {
 		factory := sim.DirFactory{Dir: opts.Factory, Now: opts.Now}
 		if _, err := factory.RootDER(); err != nil {
