@@ -19,7 +19,7 @@ var ErrBadDecommission = errors.New("the unit's decommission record does not ver
 
 // Decommissioner is what decommissioning asks of a unit.
 type Decommissioner interface {
-	Identity(ctx context.Context) (device.Identity, error)
+	Attester
 	DecommissionToken(ctx context.Context) (device.DecommissionToken, error)
 	Decommission(ctx context.Context, token, auth []byte) (device.DecommissionRecord, error)
 }
@@ -54,9 +54,11 @@ type Decommissioned struct {
 // authorise may return (nil, nil) to send the request unsigned, which only a
 // unit provisioned without an operator key accepts.
 func (s *Service) Decommission(ctx context.Context, u Decommissioner, authorise func(ctx context.Context, serial string, token []byte) ([]byte, error)) (Decommissioned, error) {
-	id, err := u.Identity(ctx)
+	// The unit proves who it is first, so the wipe record is checked
+	// against its certified key, not one it merely names.
+	id, _, a, _, err := s.attestUnit(ctx, u, "", false)
 	if err != nil {
-		return Decommissioned{}, fmt.Errorf("read the unit's identity: %w", err)
+		return Decommissioned{}, err
 	}
 	tok, err := u.DecommissionToken(ctx)
 	if err != nil {
@@ -72,8 +74,8 @@ func (s *Service) Decommission(ctx context.Context, u Decommissioner, authorise 
 		s.journalFailure(ctx, "unit.decommission_refused", id.Serial, "", err.Error())
 		return Decommissioned{}, fmt.Errorf("decommission unit %s: %w", id.Serial, err)
 	}
-	if rec.Serial != id.Serial || string(rec.Token) != string(tok.Token) || len(id.SignKey) != ed25519.PublicKeySize ||
-		!ed25519.Verify(ed25519.PublicKey(id.SignKey), rec.SignedBytes(), rec.Sig) {
+	if rec.Serial != a.Serial || string(rec.Token) != string(tok.Token) || !ed25519.Verify(a.SignKey, rec.SignedBytes(), rec.Sig) {
+		s.journalFailure(ctx, "unit.decommission_unverified", id.Serial, "", "the unit's decommission record does not verify with its certified key")
 		return Decommissioned{}, fmt.Errorf("unit %s: %w; it may not have wiped its keys: call support", id.Serial, ErrBadDecommission)
 	}
 	now := s.Now().UTC()
@@ -81,7 +83,7 @@ func (s *Service) Decommission(ctx context.Context, u Decommissioner, authorise 
 		Record: fmt.Sprintf("decommission.%s.%d", id.Serial, rec.Counter)}
 	payload := DecommissionRecord{
 		Header: record.Header{ID: out.Record, CreatedAt: now, ExpiresAt: now.Add(RecordLifetime), Unit: id.Serial},
-		Serial: id.Serial, Counter: rec.Counter, Wiped: rec.Wiped, Token: b64(rec.Token), UnitKey: b64(id.SignKey),
+		Serial: id.Serial, Counter: rec.Counter, Wiped: rec.Wiped, Token: b64(rec.Token), UnitKey: b64(a.SignKey),
 		Signature: b64(rec.Sig), SignedBytes: b64(rec.SignedBytes()), Authorised: auth != nil,
 	}
 	ctx = context.WithoutCancel(ctx) // the unit is wiped: record it whatever happens

@@ -132,16 +132,32 @@ type PairingRecord struct {
 // attest runs the challenge: a fresh nonce, the unit's answer, and its
 // verification against the trusted roots. A failure is journalled and
 // returned; nothing else happens.
-func (s *Service) attest(ctx context.Context, u Unit, job string) (device.Identity, device.Attestation, Attested, []byte, error) {
+func (s *Service) attest(ctx context.Context, u Attester, job string) (device.Identity, device.Attestation, Attested, []byte, error) {
+	return s.attestUnit(ctx, u, job, true)
+}
+
+// Attester is what attestation asks of a unit.
+type Attester interface {
+	Identity(ctx context.Context) (device.Identity, error)
+	Attest(ctx context.Context, nonce []byte) (device.Attestation, error)
+}
+
+// attestUnit is attest; withDenylist false skips the denylist (a denied
+// unit may still be decommissioned).
+func (s *Service) attestUnit(ctx context.Context, u Attester, job string, withDenylist bool) (device.Identity, device.Attestation, Attested, []byte, error) {
 	id, err := u.Identity(ctx)
 	if err != nil {
 		return device.Identity{}, device.Attestation{}, Attested{}, nil, fmt.Errorf("read the unit's identity: %w", err)
 	}
-	if reason, denied, err := s.Jobs.Denied(ctx, id.Serial); err != nil {
-		return id, device.Attestation{}, Attested{}, nil, err
-	} else if denied {
-		s.journalFailure(ctx, "unit.denied", id.Serial, job, reason)
-		return id, device.Attestation{}, Attested{}, nil, fmt.Errorf("unit %s: %w (%s); do not install it, and tell the office", id.Serial, ErrDenied, reason)
+	if withDenylist {
+		reason, denied, err := s.Jobs.Denied(ctx, id.Serial)
+		if err != nil {
+			return id, device.Attestation{}, Attested{}, nil, err
+		}
+		if denied {
+			s.journalFailure(ctx, "unit.denied", id.Serial, job, reason)
+			return id, device.Attestation{}, Attested{}, nil, fmt.Errorf("unit %s: %w (%s); do not install it, and tell the office", id.Serial, ErrDenied, reason)
+		}
 	}
 	roots, err := s.Roots()
 	if err != nil {
@@ -188,6 +204,19 @@ func (s *Service) Pair(ctx context.Context, u Unit, jobID string, confirm func(l
 	id, att, a, nonce, err := s.attest(ctx, u, jobID)
 	if err != nil {
 		return Pairing{}, err
+	}
+	// A job's keys go into one unit. Once any went into another, pairing
+	// this one would leave the job split between two units.
+	rows, err := s.rows(ctx, jobID)
+	if err != nil {
+		return Pairing{}, err
+	}
+	for slot, r := range rows {
+		if r.serial != a.Serial {
+			s.journalFailure(ctx, "unit.pairing_refused", a.Serial, jobID, fmt.Sprintf("slot %d of this job went to unit %s", slot, r.serial))
+			return Pairing{}, fmt.Errorf("job %s: %w: its keys already went (in part) to unit %s; a job's keys go into one unit: finish with that unit, or ask the office to issue the job again",
+				jobID, ErrOtherUnit, r.serial)
+		}
 	}
 	if err := confirm(a.Label); err != nil {
 		s.journalFailure(ctx, "unit.label_rejected", a.Serial, jobID, err.Error())
@@ -357,7 +386,7 @@ func (s *Service) Finished(ctx context.Context, jobID string) (BurnResult, bool,
 	res := BurnResult{Job: jobID}
 	for i, door := range job.Doors {
 		r, ok := rows[uint8(i)]
-		if !ok || r.state != "done" {
+		if !ok || r.state != "done" || (res.Serial != "" && r.serial != res.Serial) {
 			return BurnResult{}, false, nil
 		}
 		var rc device.Receipt
@@ -468,6 +497,9 @@ func (s *Service) burnSlot(ctx context.Context, u Unit, a Attested, job packet.J
 	if err != nil {
 		return SlotResult{}, err
 	}
+	if row.state != "" && row.serial != a.Serial {
+		return SlotResult{}, fmt.Errorf("job %s slot %d: %w: it was written to unit %s", job.ID, slot, ErrOtherUnit, row.serial)
+	}
 	if row.state == "done" {
 		var rc device.Receipt
 		if err := json.Unmarshal(row.receipt, &rc); err != nil {
@@ -530,7 +562,7 @@ func (s *Service) burnSlot(ctx context.Context, u Unit, a Attested, job packet.J
 	if err != nil {
 		return SlotResult{}, err
 	}
-	if st.State == device.SlotEmpty || !bytes.Equal(st.KCV, kcv) || st.Job != job.ID {
+	if st.State == device.SlotEmpty || !bytes.Equal(st.KCV, kcv) || st.KCVAlg != device.KCVCMAC || st.Job != job.ID {
 		return SlotResult{}, s.quarantine(ctx, a.Serial, job.ID, fmt.Sprintf("slot %d reads back %s with check value %x after the write", slot, st.State, st.KCV))
 	}
 	return s.finish(ctx, a, job, slot, k.Door, kcv, rc, Burned)
@@ -556,6 +588,13 @@ func (s *Service) saveWriting(ctx context.Context, jobID string, slot uint8, doo
 			ON CONFLICT (job, slot) DO UPDATE SET door = excluded.door, serial = excluded.serial, state = 'writing',
 			kcv = excluded.kcv, nonce = excluded.nonce, updated_at = excluded.updated_at WHERE burns.state <> 'done'`,
 			jobID, slot, door, serial, kcv, nonce, s.Now().UTC().Format(time.RFC3339Nano))
+		if err != nil {
+			return err
+		}
+		// Journalled before the sealed key leaves: if the laptop dies
+		// after sending it, the journal still says a key went to the unit.
+		_, err = s.Journal.Append(ctx, tx, journal.Entry{Action: "slot.writing", Unit: serial, Job: jobID, Outcome: journal.OK,
+			Detail: fmt.Sprintf("slot %d (%s), check value %x", slot, door, kcv)})
 		return err
 	})
 }

@@ -43,6 +43,9 @@ const rootExt = ".pem"
 // roots/production.pem.txt).
 type TrustStore struct {
 	Dir string
+	// AllowTest lets Add trust a test factory's root (IsTestRoot): for
+	// training and test laptops only.
+	AllowTest bool
 }
 
 // Root describes a trusted manufacturer root.
@@ -72,6 +75,9 @@ func (t TrustStore) Add(pemBytes []byte, now time.Time) (Root, error) {
 	if err != nil {
 		return Root{}, fmt.Errorf("add trusted root: %w", err)
 	}
+	if IsTestRoot(c) && !t.AllowTest {
+		return Root{}, fmt.Errorf("add trusted root: %w: %q is a test factory's root (anyone can make certificates under it); trust it only on a training or test laptop, with --allow-test-root", ErrTestRoot, c.Subject.CommonName)
+	}
 	if now.Before(c.NotBefore) {
 		return Root{}, fmt.Errorf("add trusted root: %w: it is valid only from %s; check this laptop's date and time", ErrNotRoot, c.NotBefore.UTC().Format(time.DateOnly))
 	}
@@ -86,6 +92,24 @@ func (t TrustStore) Add(pemBytes []byte, now time.Time) (Root, error) {
 		return Root{}, fmt.Errorf("add trusted root: %w", err)
 	}
 	return r, nil
+}
+
+// ErrTestRoot is a test factory's root offered for trust without leave.
+var ErrTestRoot = errors.New("refusing a test root")
+
+// IsTestRoot reports whether c is a root made by a test factory (the
+// virtual unit's): its organisation or name says so. Anyone can issue
+// certificates under such a root (the sim's seeded root derives from a
+// public seed), so a production laptop must never trust one.
+func IsTestRoot(c *x509.Certificate) bool {
+	names := append([]string{c.Subject.CommonName}, c.Subject.Organization...)
+	for _, n := range names {
+		l := strings.ToLower(n)
+		if strings.Contains(l, "test factory") || strings.Contains(l, "not for production") || strings.Contains(l, "sim test root") {
+			return true
+		}
+	}
+	return false
 }
 
 // oneCertificate returns the DER of the single certificate in b: one PEM

@@ -167,6 +167,9 @@ missing. Run on a finished job, it prints the stored receipts.`,
 			if err != nil {
 				return err
 			}
+			// After a dropped link, Burn starts again and attests the unit
+			// first; no single request rides the drop out.
+			fl.WholeOps = true
 			res, done, err := svc.Finished(ctx, jobID)
 			if err != nil {
 				return err

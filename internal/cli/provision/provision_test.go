@@ -39,7 +39,7 @@ func newBench(t *testing.T) *bench {
 	if _, err := (sim.DirFactory{Dir: b.factory}).RootDER(); err != nil {
 		t.Fatal(err)
 	}
-	b.sam.MustRun("trust", "add", filepath.Join(b.factory, "root.pem"))
+	b.sam.MustRun("trust", "add", "--allow-test-root", filepath.Join(b.factory, "root.pem"))
 	return b
 }
 
@@ -273,6 +273,7 @@ func TestDecommission(t *testing.T) {
 	}
 	// A sales rep cannot get the hub's signature.
 	dana := b.office.Join("dana", "sales")
+	dana.MustRun("trust", "add", "--allow-test-root", filepath.Join(b.factory, "root.pem"))
 	if r := dana.Run("unit", "decommission", "--port", u.Link, "--yes"); r.Code != 1 || !strings.Contains(r.Stderr, "only installers and support") {
 		t.Errorf("decommission by a sales rep = %d %q", r.Code, r.Stderr)
 	}
@@ -307,6 +308,28 @@ func TestDecommission(t *testing.T) {
 		t.Errorf("sync = %q", r.Stdout)
 	}
 	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.decommissioned") || !strings.Contains(r.Stdout, "unit.decommission_refused") {
+		t.Errorf("journal:\n%s", r.Stdout)
+	}
+}
+
+// TestJobStaysWithItsUnit: once any of a job's keys went into a unit, the
+// job cannot be paired with another one (its keys would end up split).
+func TestJobStaysWithItsUnit(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby,garage")
+	a, other := b.unit(sim.Genuine), b.unit(sim.Genuine)
+	b.sam.MustRun("pair", "--job", job, "--port", a.Link, "--confirm-label", b.label(a))
+	b.sam.MustRun("burn", "--job", job, "--port", a.Link)
+	r := b.sam.Run("pair", "--job", job, "--port", other.Link, "--confirm-label", b.label(other))
+	if r.Code != 1 || !strings.Contains(r.Stderr, "already went") {
+		t.Fatalf("pairing a burned job with another unit = %d %q", r.Code, r.Stderr)
+	}
+	for _, s := range other.slots(t) {
+		if s.State != "empty" {
+			t.Errorf("the other unit got a key: %+v", s)
+		}
+	}
+	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.pairing_refused") || !strings.Contains(r.Stdout, "slot.writing") {
 		t.Errorf("journal:\n%s", r.Stdout)
 	}
 }

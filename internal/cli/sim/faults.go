@@ -95,7 +95,7 @@ func (c *BurnCampaign) Run(ctx context.Context) (BurnCampaignResult, error) {
 	if _, err := (sim.DirFactory{Dir: factory}).RootDER(); err != nil {
 		return res, err
 	}
-	if _, err := run("trust", "add", filepath.Join(factory, "root.pem")); err != nil {
+	if _, err := run("trust", "add", "--allow-test-root", filepath.Join(factory, "root.pem")); err != nil {
 		return res, err
 	}
 	hubKey, err := hub.LoadKeys(hubData)

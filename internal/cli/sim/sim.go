@@ -243,7 +243,7 @@ func simRun(ctx context.Context, opts *Options) error {
 			return cmdutil.WithHint(err, "give --factory an empty or new directory, or one a sim made before")
 		}
 		cfg.Chain = factory
-		fmt.Fprintf(opts.IO.ErrOut, "test factory root: %s (trust it with: latchkey trust add %s)\n", factory.RootPath(), factory.RootPath())
+		fmt.Fprintf(opts.IO.ErrOut, "test factory root: %s (trust it with: latchkey trust add --allow-test-root %s)\n", factory.RootPath(), factory.RootPath())
 	}
 	lk := sim.NewLatchkey(cfg)
 	ident, err := lk.Init(unit)

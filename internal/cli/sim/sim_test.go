@@ -194,7 +194,7 @@ func TestSimRunFactory(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"test factory root: " + root + " (trust it with: latchkey trust add " + root + ")\n",
+		"test factory root: " + root + " (trust it with: latchkey trust add --allow-test-root " + root + ")\n",
 		"label code: " + info.Label + " (serial " + info.Serial + ")\n",
 		"counterfeit unit: expired\n",
 	} {

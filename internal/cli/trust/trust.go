@@ -3,6 +3,7 @@
 package trust
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/journal"
 	"github.com/latchkey/latchkey/internal/provision"
 )
 
@@ -33,13 +35,14 @@ Roots are kept as PEM files in the trust/ folder of the config directory.`,
 }
 
 func newCmdAdd(f *cmdutil.Factory) *cobra.Command {
-	return &cobra.Command{
+	var allowTest bool
+	cmd := &cobra.Command{
 		Use:   "add FILE",
 		Short: "Trust a manufacturer root certificate (PEM)",
 		Long: `Trust a manufacturer root: a self-signed CA certificate with an Ed25519 key,
 in PEM. Compare its fingerprint with the one your company published before
 you rely on it. Adding the same root again changes nothing.`,
-		Example: "  latchkey trust add manufacturer-root.pem\n  latchkey trust add /tmp/factory/root.pem --json",
+		Example: "  latchkey trust add manufacturer-root.pem\n  latchkey trust add /tmp/factory/root.pem --allow-test-root",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
@@ -50,8 +53,19 @@ you rely on it. Adding the same root again changes nothing.`,
 			if err != nil {
 				return err
 			}
+			ts.AllowTest = allowTest
 			r, err := ts.Add(b, f.Now())
+			if errors.Is(err, provision.ErrTestRoot) {
+				return &cmdutil.UsageError{Err: err}
+			}
 			if err != nil {
+				return err
+			}
+			detail := "fingerprint " + r.Fingerprint
+			if allowTest {
+				detail += " (test root allowed)"
+			}
+			if err := journalTrust(cmd.Context(), f, "trust.added", r.Subject, detail); err != nil {
 				return err
 			}
 			if f.Global.JSON {
@@ -61,6 +75,18 @@ you rely on it. Adding the same root again changes nothing.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&allowTest, "allow-test-root", false, "trust a test factory's root (training and test laptops only)")
+	return cmd
+}
+
+// journalTrust records a change of who counts as genuine.
+func journalTrust(ctx context.Context, f *cmdutil.Factory, action, subject, detail string) error {
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = j.Record(ctx, journal.Entry{Action: action, Outcome: journal.OK, Detail: subject + ", " + detail})
+	return err
 }
 
 func newCmdList(f *cmdutil.Factory) *cobra.Command {
@@ -114,6 +140,9 @@ func newCmdRemove(f *cmdutil.Factory) *cobra.Command {
 				return cmdutil.WithHint(err, "see 'latchkey trust list'")
 			}
 			if err != nil {
+				return err
+			}
+			if err := journalTrust(cmd.Context(), f, "trust.removed", r.Subject, "fingerprint "+r.Fingerprint); err != nil {
 				return err
 			}
 			if f.Global.JSON {

@@ -40,6 +40,12 @@ type Flags struct {
 	// Link.Do runs its operation again on the reopened link.
 	Wait    bool
 	WaitFor time.Duration
+	// WholeOps makes --wait rerun only whole operations (Link.Do): a
+	// request never rides out a dropped link by itself, so no request of
+	// an operation reaches a unit that came back (or another unit plugged
+	// in) before the operation starts again. Pairing and burning set it:
+	// their operation begins by attesting the unit.
+	WholeOps bool
 }
 
 // DefaultRetries is --retries' default: a read that got no answer is sent
@@ -308,7 +314,7 @@ func (l *Link) deviceOptions() device.Options {
 	if l.fl.Timeout > 0 {
 		o.SlowTimeout, o.FirstChunkTimeout = slowFactor*l.fl.Timeout, slowFactor*l.fl.Timeout
 	}
-	if l.fl.Wait {
+	if l.fl.Wait && !l.fl.WholeOps {
 		o.Reconnect = l.reopenAfterDrop
 	}
 	return o
