@@ -1,0 +1,4 @@
+package consent
+
+// CheckWords exposes checkWords to the external tests.
+var CheckWords = checkWords
