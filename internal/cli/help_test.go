@@ -25,7 +25,7 @@ var shortVerbs = map[string]bool{
 	"Survey": true, "Sync": true, "Test": true, "Update": true, "Upload": true, "Verify": true,
 	"Watch": true, "Write": true, "Measure": true, "Make": true, "Kill": true, "Deny": true,
 	"Revoke": true, "Fetch": true, "Pull": true, "Join": true, "Forget": true, "Put": true,
-	"See": true, "Prove": true, "Inspect": true, "Stop": true, "Trust": true, "Wipe": true, "Act": true,
+	"See": true, "Prove": true, "Inspect": true, "Stop": true, "Trust": true, "Wipe": true, "Act": true, "Replace": true,
 }
 
 // walk calls fn for cmd and every command below it, except the ones cobra

@@ -21,6 +21,7 @@ import (
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	provisioncmd "github.com/latchkey/latchkey/internal/cli/provision"
 	simcmd "github.com/latchkey/latchkey/internal/cli/sim"
+	surveycmd "github.com/latchkey/latchkey/internal/cli/survey"
 	synccmd "github.com/latchkey/latchkey/internal/cli/sync"
 	trustcmd "github.com/latchkey/latchkey/internal/cli/trust"
 	unitcmd "github.com/latchkey/latchkey/internal/cli/unit"
@@ -89,6 +90,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		provisioncmd.NewCmdBurn(f),
 		journalcmd.NewCmdJournal(f),
 		unitcmd.NewCmdUnit(f),
+		surveycmd.NewCmdSurvey(f),
 	)
 	groupCommands(root)
 	return root

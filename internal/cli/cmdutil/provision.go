@@ -56,3 +56,20 @@ func (f *Factory) Provision(ctx context.Context) (*provision.Service, error) {
 		Roots: trust.Roots, HubKey: sess.HubKey, Identity: f.Identity, Now: f.Now, Rand: f.Rand,
 	}, nil
 }
+
+// Surveys returns the jobs' building surveys over the local store.
+func (f *Factory) Surveys(ctx context.Context) (*install.Surveys, error) {
+	st, err := f.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ob, err := f.Outbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return install.NewSurveys(st, install.NewJobs(st, f.Now), ob, j, f.Now), nil
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/device"
 	"github.com/latchkey/latchkey/internal/install"
 	"github.com/latchkey/latchkey/internal/provision"
+	"github.com/latchkey/latchkey/internal/survey"
 )
 
 // resolveJob turns a job reference (id or prefix) into the job's id.
@@ -113,12 +114,28 @@ record for the back office.`,
 			if err != nil {
 				return hint(err)
 			}
+			verdict, err := measureSignal(ctx, f, l.Unit, p)
+			if err != nil {
+				return err
+			}
 			if f.Global.JSON {
-				return cmdutil.WriteJSON(f.IO.Out, p)
+				return cmdutil.WriteJSON(f.IO.Out, struct {
+					provision.Pairing
+					Survey string `json:"survey_verdict,omitempty"`
+				}{p, verdict})
 			}
 			fmt.Fprintf(f.IO.Out, "paired unit %s (%s, firmware %s) with job %s\nlabel code   %s\ncertificate  %s… (root %s…, valid until %s)\n",
 				p.Serial, p.Model, p.Firmware, p.Job, p.Label, p.UnitCert[:16], p.Root[:16], p.CertExpiry.Local().Format("2006-01-02"))
-			fmt.Fprintf(f.IO.ErrOut, "next: latchkey burn --job %s\n", shortID(p.Job))
+			switch verdict {
+			case "":
+				fmt.Fprintf(f.IO.ErrOut, "the signal is kept for the survey: next, latchkey survey new --job %s --from FILE\n", shortID(p.Job))
+			case string(survey.Go), string(survey.GoWithConditions):
+				fmt.Fprintf(f.IO.Out, "survey       %s\n", verdict)
+				fmt.Fprintf(f.IO.ErrOut, "next: latchkey burn --job %s\n", shortID(p.Job))
+			default:
+				fmt.Fprintf(f.IO.Out, "survey       %s\n", verdict)
+				fmt.Fprintf(f.IO.ErrOut, "burning is refused while the survey says %s: see 'latchkey survey show --job %s'\n", verdict, shortID(p.Job))
+			}
 			return nil
 		},
 	}
@@ -133,6 +150,37 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// measureSignal reads the cellular signal the unit measures where it is
+// mounted, keeps it for the job and re-judges the survey. It returns the new
+// verdict, or "" when the job has no survey yet.
+func measureSignal(ctx context.Context, f *cmdutil.Factory, u *device.Unit, p provision.Pairing) (string, error) {
+	st, err := u.Status(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read the signal at the mount point: %w", err)
+	}
+	sig := survey.Signal{MeasuredAt: f.Now().UTC(), Unit: p.Serial}
+	if st.RSSI != nil {
+		n := int(*st.RSSI)
+		sig.RSSIDBm = &n
+	}
+	if st.RSRP != nil {
+		n := int(*st.RSRP)
+		sig.RSRPDBm = &n
+	}
+	sv, err := f.Surveys(ctx)
+	if err != nil {
+		return "", err
+	}
+	saved, err := sv.WithSignal(ctx, p.Job, sig)
+	if errors.Is(err, install.ErrNoSurvey) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(saved.Verdict.Outcome), nil
 }
 
 // NewCmdBurn is `latchkey burn`.
@@ -175,6 +223,14 @@ missing. Run on a finished job, it prints the stored receipts.`,
 				return err
 			}
 			if !done {
+				sv, err := f.Surveys(ctx)
+				if err != nil {
+					return err
+				}
+				if err := sv.ReadyToBurn(ctx, jobID); err != nil {
+					return cmdutil.WithHint(fmt.Errorf("not burning job %s: %w", shortID(jobID), err),
+						"the survey must say go (or go with conditions) first: 'latchkey survey show --job "+shortID(jobID)+"'")
+				}
 				l, err := unitopt.Open(ctx, f, fl)
 				if err != nil {
 					return err

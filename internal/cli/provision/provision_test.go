@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,6 +50,13 @@ func (b *bench) job(doors string) string {
 	b.t.Helper()
 	id := b.office.MustHub("job", "create", "--building", "Elm Court", "--address", "12 Elm St", "--doors", doors, "--installer", "sam")
 	b.sam.MustRun("jobs", "pull")
+	// The survey, from the template made for the job: go with conditions
+	// once pairing measures the signal.
+	file := filepath.Join(b.t.TempDir(), "survey.yaml")
+	if err := os.WriteFile(file, []byte(b.sam.MustRun("survey", "template", "--job", id).Stdout), 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+	b.sam.MustRun("survey", "new", "--job", id, "--from", file)
 	return id
 }
 
@@ -122,7 +131,7 @@ func TestPairAndBurn(t *testing.T) {
 		t.Errorf("pair with the wrong label = %d %q", r.Code, r.Stderr)
 	}
 	// Burning before pairing is refused.
-	if r := b.sam.Run("burn", "--job", job, "--port", u.Link); r.Code != 1 || !strings.Contains(r.Stderr, "pair --job") {
+	if r := b.sam.Run("burn", "--job", job, "--port", u.Link); r.Code != 1 || !strings.Contains(r.Stderr, "pair the unit") {
 		t.Errorf("burn before pair = %d %q", r.Code, r.Stderr)
 	}
 	r := b.sam.MustRun("pair", "--job", job[:6], "--port", u.Link, "--confirm-label", strings.ToLower(label))
@@ -156,14 +165,19 @@ func TestPairAndBurn(t *testing.T) {
 		Unit string `json:"unit"`
 	}
 	b.sam.JSON(&rows, "outbox", "list")
-	if len(rows) != 3 || rows[0].Kind != "pairing" || rows[1].Kind != "receipt" || rows[2].Unit != first.Serial {
-		t.Errorf("outbox = %+v, want the pairing and two receipts of unit %s", rows, first.Serial)
+	var kinds []string
+	for _, r := range rows {
+		kinds = append(kinds, r.Kind+":"+r.Unit)
+	}
+	want := "survey: pairing:%[1]s survey:%[1]s receipt:%[1]s receipt:%[1]s"
+	if got := strings.Join(kinds, " "); got != fmt.Sprintf(want, first.Serial) {
+		t.Errorf("outbox = %s, want the survey, the pairing, the survey with the signal, and two receipts", got)
 	}
 	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.paired") || strings.Count(r.Stdout, "slot.burned") != 2 {
 		t.Errorf("journal list =\n%s", r.Stdout)
 	}
 	// The back office takes the pairing and the receipts.
-	if r := b.sam.MustRun("sync"); !strings.Contains(r.Stdout, "sent 3, refused 0") {
+	if r := b.sam.MustRun("sync"); !strings.Contains(r.Stdout, "sent 5, refused 0") {
 		t.Errorf("sync = %q", r.Stdout)
 	}
 }
@@ -201,8 +215,8 @@ func TestCounterfeitUnitsRefused(t *testing.T) {
 	}
 	var rows []struct{ Kind string }
 	b.sam.JSON(&rows, "outbox", "list")
-	if len(rows) != 0 {
-		t.Errorf("outbox after refused pairings = %+v, want nothing queued", rows)
+	if len(rows) != 1 || rows[0].Kind != "survey" {
+		t.Errorf("outbox after refused pairings = %+v, want only the job's survey", rows)
 	}
 	if r := b.sam.MustRun("journal", "list"); strings.Count(r.Stdout, "unit.attestation_failed") != len(tests) {
 		t.Errorf("journal does not record each refusal:\n%s", r.Stdout)
@@ -331,5 +345,69 @@ func TestJobStaysWithItsUnit(t *testing.T) {
 	}
 	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "unit.pairing_refused") || !strings.Contains(r.Stdout, "slot.writing") {
 		t.Errorf("journal:\n%s", r.Stdout)
+	}
+}
+
+// TestSurveyGatesBurn: a survey whose verdict is no-go stops the burn before
+// any key moves; fixing the survey (survey edit) lets it go on. The survey
+// commands are exercised on the way.
+func TestSurveyGatesBurn(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby")
+	u := b.unit(sim.Genuine)
+	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+
+	file := filepath.Join(t.TempDir(), "survey.yaml")
+	tmpl := b.sam.MustRun("survey", "template", "--job", job).Stdout
+	noPower := strings.Replace(tmpl, "source: mains", "source: none", 1)
+	if noPower == tmpl {
+		t.Fatal("template has no 'source: mains' to change")
+	}
+	if err := os.WriteFile(file, []byte(noPower), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.sam.Run("survey", "new", "--job", job, "--from", file); r.Code != 2 || !strings.Contains(r.Stderr, "survey edit") {
+		t.Errorf("survey new on a job that has one = %d %q", r.Code, r.Stderr)
+	}
+	if r := b.sam.MustRun("survey", "validate", "--from", file, "--job", job); !strings.Contains(r.Stdout, "NO-GO") {
+		t.Errorf("survey validate = %q, want NO-GO", r.Stdout)
+	}
+	b.sam.MustRun("survey", "edit", "--job", job, "--from", file)
+	r := b.sam.Run("burn", "--job", job, "--port", u.Link)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "not burning") || !strings.Contains(r.Stderr, "no-go") {
+		t.Fatalf("burn with a no-go survey = %d %q", r.Code, r.Stderr)
+	}
+	for _, s := range u.slots(t) {
+		if s.State != "empty" {
+			t.Fatalf("a key reached the unit despite the no-go survey: %+v", s)
+		}
+	}
+	// The signal measured at pairing was kept through the edit.
+	var saved struct {
+		Survey struct {
+			Signal *struct {
+				RSSI int `json:"rssi_dbm"`
+			} `json:"signal"`
+		} `json:"survey"`
+	}
+	b.sam.JSON(&saved, "survey", "show", "--job", job)
+	if saved.Survey.Signal == nil || saved.Survey.Signal.RSSI == 0 {
+		t.Errorf("survey after edit has no signal: %+v", saved)
+	}
+	// Fixed, the burn goes ahead.
+	if err := os.WriteFile(file, []byte(tmpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.sam.MustRun("survey", "edit", "--job", job, "--from", file)
+	if r := b.sam.MustRun("burn", "--job", job, "--port", u.Link); !strings.Contains(r.Stdout, "burned") {
+		t.Errorf("burn after the survey was fixed = %q", r.Stdout)
+	}
+	// A file with a typo is refused with the line.
+	bad := strings.Replace(tmpl, "address:", "adress:", 1)
+	if err := os.WriteFile(file, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.sam.Run("survey", "validate", "--from", file); r.Code != 1 || !strings.Contains(r.Stderr, "adress") || !strings.Contains(r.Stderr, "line") {
+		t.Errorf("survey validate of a typo = %d %q", r.Code, r.Stderr)
 	}
 }

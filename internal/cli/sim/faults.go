@@ -143,6 +143,17 @@ func (c *BurnCampaign) round(ctx context.Context, rng *mrand.Rand, round int, ho
 	if _, err := run("jobs", "pull"); err != nil {
 		return err
 	}
+	tmpl, err := run("survey", "template", "--job", job)
+	if err != nil {
+		return err
+	}
+	surveyFile := filepath.Join(c.Dir, fmt.Sprintf("survey-%03d.yaml", round))
+	if err := os.WriteFile(surveyFile, tmpl, 0o600); err != nil {
+		return err
+	}
+	if _, err := run("survey", "new", "--job", job, "--from", surveyFile); err != nil {
+		return err
+	}
 
 	// The unit, with this round's faults on the line and in the unit.
 	state := filepath.Join(c.Dir, fmt.Sprintf("unit-%03d", round))
