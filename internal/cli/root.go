@@ -14,6 +14,7 @@ import (
 	fwcmd "github.com/latchkey/latchkey/internal/cli/fw"
 	hubcmd "github.com/latchkey/latchkey/internal/cli/hub"
 	identitycmd "github.com/latchkey/latchkey/internal/cli/identity"
+	installcmd "github.com/latchkey/latchkey/internal/cli/install"
 	jobscmd "github.com/latchkey/latchkey/internal/cli/jobs"
 	journalcmd "github.com/latchkey/latchkey/internal/cli/journal"
 	logincmd "github.com/latchkey/latchkey/internal/cli/login"
@@ -91,6 +92,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		journalcmd.NewCmdJournal(f),
 		unitcmd.NewCmdUnit(f),
 		surveycmd.NewCmdSurvey(f),
+		installcmd.NewCmdInstall(f),
 	)
 	groupCommands(root)
 	return root

@@ -73,3 +73,24 @@ func (f *Factory) Surveys(ctx context.Context) (*install.Surveys, error) {
 	}
 	return install.NewSurveys(st, install.NewJobs(st, f.Now), ob, j, f.Now), nil
 }
+
+// Session returns the install sessions over the local store.
+func (f *Factory) Session(ctx context.Context) (*install.Session, error) {
+	sv, err := f.Surveys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ob, err := f.Outbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	j, err := f.Journal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return install.NewSession(install.NewJobs(st, f.Now), sv, ob, j, f.Now), nil
+}

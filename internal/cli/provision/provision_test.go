@@ -411,3 +411,49 @@ func TestSurveyGatesBurn(t *testing.T) {
 		t.Errorf("survey validate of a typo = %d %q", r.Code, r.Stderr)
 	}
 }
+
+// TestInstallSession follows `install status` through the steps run so far
+// and checks `install finish` refuses while consent and notice are missing.
+func TestInstallSession(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby")
+	u := b.unit(sim.Genuine)
+	type status struct {
+		Steps []struct {
+			Step  string `json:"step"`
+			State string `json:"state"`
+		} `json:"steps"`
+		Next     string `json:"next"`
+		Finished bool   `json:"finished"`
+	}
+	state := func() (map[string]string, string) {
+		var st status
+		b.sam.JSON(&st, "install", "status", "--job", job)
+		m := map[string]string{}
+		for _, s := range st.Steps {
+			m[s.Step] = s.State
+		}
+		return m, st.Next
+	}
+	m, next := state()
+	if m["survey"] != "partial" || m["pair"] != "todo" || !strings.Contains(next, "latchkey pair") {
+		t.Errorf("after the survey: %v, next %q", m, next)
+	}
+	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	m, next = state()
+	if m["survey"] != "done" || m["pair"] != "done" || !strings.Contains(next, "install selftest") {
+		t.Errorf("after pairing: %v, next %q", m, next)
+	}
+	if r := b.sam.MustRun("install", "selftest", "--job", job, "--port", u.Link); !strings.Contains(r.Stdout, "relay") {
+		t.Errorf("install selftest = %q", r.Stdout)
+	}
+	b.sam.MustRun("burn", "--job", job, "--port", u.Link)
+	m, next = state()
+	if m["self-test"] != "done" || m["burn"] != "done" || !strings.Contains(next, "consent sign") {
+		t.Errorf("after the burn: %v, next %q", m, next)
+	}
+	r := b.sam.Run("install", "finish", "--job", job)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "consent") || !strings.Contains(r.Stderr, "notice") {
+		t.Errorf("install finish without consent and notice = %d %q", r.Code, r.Stderr)
+	}
+}

@@ -1,0 +1,206 @@
+// Package install is `latchkey install`: where a job's install stands, the
+// unit's self-test for it, and finishing it. The steps themselves are their
+// own commands (survey, pair, burn, consent, notice, sync); the session
+// reads what each saved, so they can be run, stopped and resumed in any
+// session, and mixed with the wizard.
+package install
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	"github.com/latchkey/latchkey/internal/cli/unitopt"
+	"github.com/latchkey/latchkey/internal/device"
+	"github.com/latchkey/latchkey/internal/install"
+)
+
+// NewCmdInstall groups the install verbs.
+func NewCmdInstall(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "See where a job's install stands, self-test its unit, finish it",
+		Long: `An install goes: job → survey → pair → self-test → burn → consent → notice →
+finish → upload. Each step is its own command and saves its result at once,
+so a kill, a sleeping laptop or a pulled cable loses nothing: 'install status'
+reads where the job stands and says what to run next. 'install finish' checks
+every step (no consent, no finish) and queues the signed install report.`,
+		Example: "  latchkey install status --job 7Q2M\n  latchkey install selftest --job 7Q2M\n  latchkey install finish --job 7Q2M",
+	}
+	cmd.AddCommand(newCmdStatus(f), newCmdSelfTest(f), newCmdFinish(f))
+	return cmd
+}
+
+func jobFlag(cmd *cobra.Command, ref *string) {
+	cmd.Flags().StringVar(ref, "job", "", "the job (id, or its first characters)")
+}
+
+func needJob(ref string) error {
+	if ref == "" {
+		return cmdutil.Usagef("--job is required (see 'latchkey jobs list')")
+	}
+	return nil
+}
+
+func newCmdStatus(f *cmdutil.Factory) *cobra.Command {
+	var jobRef string
+	cmd := &cobra.Command{
+		Use:     "status --job ID",
+		Short:   "Show every step of a job's install and what to run next",
+		Example: "  latchkey install status --job 7Q2M\n  latchkey install status --job 7Q2M --json | jq -r .next",
+		Args:    cmdutil.NoArgs("give the job with --job"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needJob(jobRef); err != nil {
+				return err
+			}
+			s, err := f.Session(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st, err := s.Status(cmd.Context(), jobRef)
+			if err != nil {
+				return hint(err)
+			}
+			if f.Global.JSON {
+				return cmdutil.WriteJSON(f.IO.Out, st)
+			}
+			rows := make([][]string, len(st.Steps))
+			for i, step := range st.Steps {
+				rows[i] = []string{string(step.Step), step.State, step.Detail}
+			}
+			if err := cmdutil.Table(f.IO, []string{"STEP", "STATE", "DETAIL"}, rows, 2); err != nil {
+				return err
+			}
+			if st.Next != "" {
+				fmt.Fprintf(f.IO.ErrOut, "next: %s\n", st.Next)
+			}
+			return nil
+		},
+	}
+	jobFlag(cmd, &jobRef)
+	return cmd
+}
+
+func hint(err error) error {
+	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
+		return cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
+	}
+	return err
+}
+
+func newCmdSelfTest(f *cmdutil.Factory) *cobra.Command {
+	var jobRef string
+	var relay bool
+	var fl unitopt.Flags
+	cmd := &cobra.Command{
+		Use:   "selftest --job ID",
+		Short: "Run the paired unit's self-tests and record them for the install",
+		Long: `Run the self-tests of the unit paired with the job (supply, modem, tamper
+switch, storage…) and record the result in the install. The relay test opens
+the door: it runs only with --relay, when someone is at the door. A failed
+test blocks the install until it passes.`,
+		Example: "  latchkey install selftest --job 7Q2M\n  latchkey install selftest --job 7Q2M --relay",
+		Args:    cmdutil.NoArgs("give the job with --job"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := needJob(jobRef); err != nil {
+				return err
+			}
+			s, err := f.Session(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := s.Status(ctx, jobRef)
+			if err != nil {
+				return hint(err)
+			}
+			if st.Serial == "" {
+				return fmt.Errorf("job %s: %w: pair its unit first (latchkey pair --job %s)", st.Job, install.ErrNotReady, jobRef)
+			}
+			l, err := unitopt.Open(ctx, f, fl)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			var results []device.SelfTestResult
+			err = l.Do(ctx, func(ctx context.Context, u *device.Unit) error {
+				id, err := u.Identity(ctx)
+				if err != nil {
+					return err
+				}
+				if id.Serial != st.Serial {
+					return fmt.Errorf("unit %s is on the cable, the job's unit is %s: connect it", id.Serial, st.Serial)
+				}
+				results, err = u.RunSelfTest(ctx, "", relay)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			passed, err := s.RecordSelfTest(ctx, st.Job, st.Serial, results)
+			if err != nil {
+				return err
+			}
+			if f.Global.JSON {
+				if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"job": st.Job, "unit": st.Serial, "passed": passed, "results": results}); err != nil {
+					return err
+				}
+			} else {
+				rows := make([][]string, len(results))
+				for i, r := range results {
+					rows[i] = []string{r.Name, r.Result, r.Detail}
+				}
+				if err := cmdutil.Table(f.IO, []string{"TEST", "RESULT", "DETAIL"}, rows, 2); err != nil {
+					return err
+				}
+			}
+			if !passed {
+				return fmt.Errorf("unit %s: %w; the install cannot go on until it passes", st.Serial, install.ErrSelfTestFailed)
+			}
+			return nil
+		},
+	}
+	jobFlag(cmd, &jobRef)
+	cmd.Flags().BoolVar(&relay, "relay", false, "also pulse the door relay (opens the door)")
+	fl.Register(cmd)
+	return cmd
+}
+
+func newCmdFinish(f *cmdutil.Factory) *cobra.Command {
+	var jobRef string
+	cmd := &cobra.Command{
+		Use:   "finish --job ID",
+		Short: "Check every step and queue the signed install report",
+		Long: `Finish the install: every step must be done — a survey that says go, the unit
+paired, its self-test passed, every door's key burned, the manager's consent
+signed and the tenant notice recorded — or nothing happens and the missing
+steps are named. The signed install report is queued for the back office;
+run 'latchkey sync' to send it.`,
+		Example: "  latchkey install finish --job 7Q2M && latchkey sync",
+		Args:    cmdutil.NoArgs("give the job with --job"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needJob(jobRef); err != nil {
+				return err
+			}
+			s, err := f.Session(cmd.Context())
+			if err != nil {
+				return err
+			}
+			id, err := s.Finish(cmd.Context(), jobRef)
+			if err != nil {
+				return hint(err)
+			}
+			if f.Global.JSON {
+				return cmdutil.WriteJSON(f.IO.Out, map[string]string{"report": id})
+			}
+			fmt.Fprintf(f.IO.Out, "finished: %s\n", id)
+			fmt.Fprintln(f.IO.ErrOut, "the report is queued: latchkey sync")
+			return nil
+		},
+	}
+	jobFlag(cmd, &jobRef)
+	return cmd
+}
