@@ -94,8 +94,33 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		surveycmd.NewCmdSurvey(f),
 		installcmd.NewCmdInstall(f),
 	)
+	groupByRole(root)
 	groupCommands(root)
 	return root
+}
+
+// groupByRole sorts the top-level commands in help by who uses them.
+func groupByRole(root *cobra.Command) {
+	groups := []struct {
+		id, title string
+		cmds      []string
+	}{
+		{"install", "Installing a unit:", []string{"jobs", "survey", "trust", "pair", "install", "burn", "consent", "notice", "unit"}},
+		{"records", "Records and the back office:", []string{"sync", "outbox", "journal", "login", "logout", "identity"}},
+		{"sales", "Sales:", []string{"visit"}},
+		{"support", "Support:", []string{"ports", "diag", "fw", "sim"}},
+		{"office", "Running the back office:", []string{"hub"}},
+	}
+	for _, g := range groups {
+		root.AddGroup(&cobra.Group{ID: g.id, Title: g.title})
+		for _, name := range g.cmds {
+			for _, c := range root.Commands() {
+				if c.Name() == name {
+					c.GroupID = g.id
+				}
+			}
+		}
+	}
 }
 
 // applyGlobals resolves --no-color and --verbose against the environment and

@@ -190,13 +190,8 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload 
 	if len(key) != ed25519.PrivateKeySize {
 		return fail(fmt.Errorf("%w: private key of %d bytes", ErrSign, len(key)))
 	}
-	var dup int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, hdr.ID).Scan(&dup)
-	if err != nil {
-		return fail(store.Classify(err))
-	}
-	if dup > 0 {
-		return fail(ErrDuplicate)
+	if err := checkUnique(ctx, tx, hdr.ID); err != nil {
+		return fail(err)
 	}
 	if o.journal == nil {
 		return fail(errors.New("no journal configured"))
@@ -221,17 +216,106 @@ func (o *Outbox) Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload 
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrSign, err))
 	}
-	wire, err := json.Marshal(env)
+	e, err := o.insert(ctx, tx, kind, hdr, body, env)
 	if err != nil {
 		return fail(err)
 	}
+	return e, nil
+}
+
+// AddSigned queues env, a record signed already, inside tx, the caller's
+// transaction holding the change the record describes. It is for records
+// signed by more than one key, such as a consent the unit countersigned,
+// which the outbox cannot sign (or stamp) itself: the caller appends a
+// journal entry first and puts that head in the header's journal field
+// before anyone signs, so AddSigned refuses a header without one. The
+// envelope must name a record kind, carry canonical JSON with a good
+// header, and hold a signature by this outbox's signer that verifies (the
+// hub files a record under the user who sent it); other signatures are the
+// caller's to check. A "record.queued" entry is journalled in tx, as Add
+// does. Errors wrap record.ErrHeader, record.ErrPayloadType, the record
+// package's verification errors, ErrSign, ErrDuplicate or ErrTooLarge; on
+// any error the caller must roll back.
+func (o *Outbox) AddSigned(ctx context.Context, tx *sql.Tx, env record.Envelope) (Entry, error) {
+	kind, err := env.Kind()
+	if err != nil {
+		return Entry{}, fmt.Errorf("queue signed record: %w", err)
+	}
+	body, err := env.Body()
+	if err != nil {
+		return Entry{}, fmt.Errorf("queue signed %s record: %w", kind, err)
+	}
+	hdr, err := record.ParseHeader(body)
+	if err != nil {
+		return Entry{}, fmt.Errorf("queue signed %s record: %w", kind, err)
+	}
+	fail := func(err error) (Entry, error) {
+		return Entry{}, fmt.Errorf("queue signed %s record %s: %w", kind, hdr.ID, err)
+	}
+	if hdr.Journal == nil {
+		return fail(fmt.Errorf("%w: no journal reference: append a journal entry and put its head in the header before signing", record.ErrHeader))
+	}
+	if o.signer == nil {
+		return fail(fmt.Errorf("%w: no signing key configured", ErrSign))
+	}
+	key, err := o.signer()
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrSign, err))
+	}
+	if len(key) != ed25519.PrivateKeySize {
+		return fail(fmt.Errorf("%w: private key of %d bytes", ErrSign, len(key)))
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	id := record.KeyID(pub)
+	// record.Verify checks the payload is canonical and that every
+	// signature by a known key verifies; the rest it skips.
+	if _, err := record.Verify(env, map[string]ed25519.PublicKey{id: pub}); err != nil {
+		return fail(fmt.Errorf("not signed by your key %s: %w", id, err))
+	}
+	if err := checkUnique(ctx, tx, hdr.ID); err != nil {
+		return fail(err)
+	}
+	if o.journal == nil {
+		return fail(errors.New("no journal configured"))
+	}
+	if _, err := o.journal.Append(ctx, tx, journal.Entry{
+		Action: journal.ActionRecordQueued, Record: hdr.ID, Job: hdr.Job, Unit: hdr.Unit,
+		Outcome: journal.OK, Detail: string(kind),
+	}); err != nil {
+		return fail(err)
+	}
+	e, err := o.insert(ctx, tx, kind, hdr, body, env)
+	if err != nil {
+		return fail(err)
+	}
+	return e, nil
+}
+
+// checkUnique refuses a record id already in the outbox.
+func checkUnique(ctx context.Context, tx *sql.Tx, id string) error {
+	var dup int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE record_id = ?`, id).Scan(&dup); err != nil {
+		return store.Classify(err)
+	}
+	if dup > 0 {
+		return ErrDuplicate
+	}
+	return nil
+}
+
+// insert writes the row of env, whose payload is body with header hdr.
+func (o *Outbox) insert(ctx context.Context, tx *sql.Tx, kind record.Kind, hdr record.Header, body []byte, env record.Envelope) (Entry, error) {
+	wire, err := json.Marshal(env)
+	if err != nil {
+		return Entry{}, err
+	}
 	if len(wire) > record.MaxEnvelope {
-		return fail(fmt.Errorf("%w: %d bytes signed, the hub takes at most %d", ErrTooLarge, len(wire), record.MaxEnvelope))
+		return Entry{}, fmt.Errorf("%w: %d bytes signed, the hub takes at most %d", ErrTooLarge, len(wire), record.MaxEnvelope)
 	}
 	sum := sha256.Sum256(body)
 	idem, err := o.newKey()
 	if err != nil {
-		return fail(err)
+		return Entry{}, err
 	}
 	e := Entry{
 		ID: hdr.ID, Kind: kind, CreatedAt: hdr.CreatedAt, ExpiresAt: hdr.ExpiresAt, Job: hdr.Job, Unit: hdr.Unit,
@@ -244,7 +328,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		e.ID, string(e.Kind), formatTime(e.CreatedAt), formatTime(e.ExpiresAt), e.Job, e.Unit,
 		e.envelope, e.Digest, e.IdempotencyKey, formatTime(e.QueuedAt), string(Queued)).Scan(&e.Seq)
 	if err != nil {
-		return fail(store.Classify(err))
+		return Entry{}, store.Classify(err)
 	}
 	return e, nil
 }
