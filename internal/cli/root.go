@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
+	consentcmd "github.com/latchkey/latchkey/internal/cli/consent"
 	diagcmd "github.com/latchkey/latchkey/internal/cli/diag"
 	fwcmd "github.com/latchkey/latchkey/internal/cli/fw"
 	hubcmd "github.com/latchkey/latchkey/internal/cli/hub"
@@ -18,6 +19,7 @@ import (
 	jobscmd "github.com/latchkey/latchkey/internal/cli/jobs"
 	journalcmd "github.com/latchkey/latchkey/internal/cli/journal"
 	logincmd "github.com/latchkey/latchkey/internal/cli/login"
+	noticecmd "github.com/latchkey/latchkey/internal/cli/notice"
 	outboxcmd "github.com/latchkey/latchkey/internal/cli/outbox"
 	portscmd "github.com/latchkey/latchkey/internal/cli/ports"
 	provisioncmd "github.com/latchkey/latchkey/internal/cli/provision"
@@ -93,6 +95,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		unitcmd.NewCmdUnit(f),
 		surveycmd.NewCmdSurvey(f),
 		installcmd.NewCmdInstall(f),
+		noticecmd.NewCmdNotice(f),
+		consentcmd.NewCmdConsent(f),
 	)
 	groupByRole(root)
 	groupCommands(root)

@@ -42,11 +42,17 @@ func TestKeys(t *testing.T) {
 		t.Error("Keys() is not sorted by name")
 	}
 	wantEnv := map[string]string{
-		"list.limit":  "LATCHKEY_LIST_LIMIT",
-		"no-color":    "LATCHKEY_NO_COLOR",
-		"rep":         "LATCHKEY_REP",
-		"unit.usb-id": "LATCHKEY_UNIT_USB_ID",
-		"verbose":     "LATCHKEY_VERBOSE",
+		"list.limit":           "LATCHKEY_LIST_LIMIT",
+		"no-color":             "LATCHKEY_NO_COLOR",
+		"notice.contact-email": "LATCHKEY_NOTICE_CONTACT_EMAIL",
+		"notice.contact-name":  "LATCHKEY_NOTICE_CONTACT_NAME",
+		"notice.contact-phone": "LATCHKEY_NOTICE_CONTACT_PHONE",
+		"notice.contact-web":   "LATCHKEY_NOTICE_CONTACT_WEB",
+		"notice.operator":      "LATCHKEY_NOTICE_OPERATOR",
+		"notice.policy-url":    "LATCHKEY_NOTICE_POLICY_URL",
+		"rep":                  "LATCHKEY_REP",
+		"unit.usb-id":          "LATCHKEY_UNIT_USB_ID",
+		"verbose":              "LATCHKEY_VERBOSE",
 	}
 	if len(keys) != len(wantEnv) {
 		t.Errorf("Keys() has %d keys, want %d", len(keys), len(wantEnv))
@@ -503,7 +509,9 @@ func TestSetRoundTrip(t *testing.T) {
 	}
 	wantValues := map[string]string{
 		"rep": "Ana Lima file", "verbose": "true file", "list.limit": "25 file", "no-color": "false default",
-		"unit.usb-id": "1209:0001 default",
+		"unit.usb-id":          "1209:0001 default",
+		"notice.contact-email": " default", "notice.contact-name": " default", "notice.contact-phone": " default",
+		"notice.contact-web": " default", "notice.operator": " default", "notice.policy-url": " default",
 	}
 	if !mapsEqual(got, wantValues) {
 		t.Errorf("List() = %v, want %v", got, wantValues)
@@ -671,6 +679,12 @@ func TestList(t *testing.T) {
 	want := []Value{
 		{Value: "abc", Source: SourceEnv},
 		{Value: "true", Source: SourceEnv},
+		{Value: "", Source: SourceDefault}, // notice.contact-email
+		{Value: "", Source: SourceDefault},
+		{Value: "", Source: SourceDefault},
+		{Value: "", Source: SourceDefault},
+		{Value: "", Source: SourceDefault},
+		{Value: "", Source: SourceDefault}, // notice.policy-url
 		{Value: "ana", Source: SourceDefault},
 		{Value: "1209:0001", Source: SourceDefault},
 		{Value: "true", Source: SourceFile},

@@ -64,6 +64,30 @@ func Keys() []Key {
 			presenceEnv: "NO_COLOR",
 		},
 		{
+			Name: "notice.contact-email", Kind: String, Default: "",
+			Help: "tenant notice: the contact's email (--contact-email)",
+		},
+		{
+			Name: "notice.contact-name", Kind: String, Default: "",
+			Help: "tenant notice: whom tenants contact (--contact-name)",
+		},
+		{
+			Name: "notice.contact-phone", Kind: String, Default: "",
+			Help: "tenant notice: the contact's phone (--contact-phone)",
+		},
+		{
+			Name: "notice.contact-web", Kind: String, Default: "",
+			Help: "tenant notice: the contact's web page (--contact-web)",
+		},
+		{
+			Name: "notice.operator", Kind: String, Default: "",
+			Help: "tenant notice: the operator's name when the consent gives none (--operator)",
+		},
+		{
+			Name: "notice.policy-url", Kind: String, Default: "",
+			Help: "tenant notice: where the full privacy policy is (--policy-url)",
+		},
+		{
 			Name: "rep", Kind: String, Default: "",
 			Help:       "your name as a sales rep, recorded on visits",
 			defaultEnv: "USER USERNAME",

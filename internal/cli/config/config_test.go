@@ -111,11 +111,17 @@ func TestListShowsEveryKeyAndItsSource(t *testing.T) {
 	m.MustRun("config", "set", "verbose", "yes")
 	got := list(t, m)
 	want := map[string][2]string{
-		"list.limit":  {"50", "default"},
-		"no-color":    {"true", "env"},
-		"rep":         {"dana", "default"},
-		"unit.usb-id": {"1209:0001", "default"},
-		"verbose":     {"true", "file"},
+		"list.limit":           {"50", "default"},
+		"no-color":             {"true", "env"},
+		"notice.contact-email": {"", "default"},
+		"notice.contact-name":  {"", "default"},
+		"notice.contact-phone": {"", "default"},
+		"notice.contact-web":   {"", "default"},
+		"notice.operator":      {"", "default"},
+		"notice.policy-url":    {"", "default"},
+		"rep":                  {"dana", "default"},
+		"unit.usb-id":          {"1209:0001", "default"},
+		"verbose":              {"true", "file"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("config list has %d keys, want %d: %v", len(got), len(want), got)
@@ -128,7 +134,7 @@ func TestListShowsEveryKeyAndItsSource(t *testing.T) {
 	m.Env["LATCHKEY_VERBOSE"] = "" // an empty variable counts as unset
 	r := m.MustRun("config", "list")
 	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
-	if len(lines) != 6 || lines[0] != "KEY\tVALUE\tFROM\tENVIRONMENT\tMEANING" || !strings.HasPrefix(lines[5], "verbose\ttrue\tfile\tLATCHKEY_VERBOSE\t") {
+	if len(lines) != len(want)+1 || lines[0] != "KEY\tVALUE\tFROM\tENVIRONMENT\tMEANING" || !strings.HasPrefix(lines[len(want)], "verbose\ttrue\tfile\tLATCHKEY_VERBOSE\t") {
 		t.Errorf("piped config list =\n%s", r.Stdout)
 	}
 }

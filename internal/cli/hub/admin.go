@@ -394,12 +394,17 @@ func newCmdUnits(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "units",
 		Short:   "List units and keep the denylist",
-		Example: "  latchkey hub units list\n  latchkey hub units deny LK-00042 --reason 'reported stolen'",
+		Example: "  latchkey hub units list\n  latchkey hub units deny LK-00042 --reason 'reported stolen'\n  latchkey hub units courier LK-00042 --enable",
 	}
 	var lw where
 	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List the units records name, and denied units",
+		Use:   "list",
+		Short: "List the units records name, denied units, and courier access",
+		Long: `List every unit a stored record or the denylist names: how many records
+name it, when it was last seen, whether it is denied, and its courier access
+under its newest consent: "awaiting tenant notice" (with the reason) until a
+notice is recorded and the consent's notice date has passed, then "courier
+off" until 'hub units courier SERIAL --enable', then "courier on".`,
 		Example: "  latchkey hub units list --json",
 		Args:    cmdutil.NoArgs("it lists every unit"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -412,6 +417,14 @@ func newCmdUnits(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cs, err := b.admin.CourierStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			courier := map[string]*hubsvc.UnitCourier{}
+			for i := range cs {
+				courier[cs[i].Serial] = &cs[i]
+			}
 			type unitView struct {
 				Serial   string     `json:"serial"`
 				Records  int        `json:"records"`
@@ -419,11 +432,14 @@ func newCmdUnits(f *cmdutil.Factory) *cobra.Command {
 				Denied   bool       `json:"denied"`
 				Reason   string     `json:"reason,omitempty"`
 				DeniedAt *time.Time `json:"denied_at,omitempty"`
+				// Courier is the courier gate's state; absent for a unit
+				// no consent names.
+				Courier *hubsvc.UnitCourier `json:"courier,omitempty"`
 			}
 			views := make([]unitView, 0, len(us))
 			rows := make([][]string, 0, len(us))
 			for _, u := range us {
-				v := unitView{Serial: u.Serial, Records: u.Records, Denied: u.Denied, Reason: u.Reason}
+				v := unitView{Serial: u.Serial, Records: u.Records, Denied: u.Denied, Reason: u.Reason, Courier: courier[u.Serial]}
 				if !u.LastSeen.IsZero() {
 					t := u.LastSeen
 					v.LastSeen = &t
@@ -437,7 +453,7 @@ func newCmdUnits(f *cmdutil.Factory) *cobra.Command {
 				if u.Denied {
 					state = "denied: " + u.Reason
 				}
-				rows = append(rows, []string{u.Serial, strconv.Itoa(u.Records), stamp(u.LastSeen), state})
+				rows = append(rows, []string{u.Serial, strconv.Itoa(u.Records), stamp(u.LastSeen), state, courierState(v.Courier)})
 			}
 			if f.Global.JSON {
 				return cmdutil.WriteJSON(f.IO.Out, views)
@@ -446,7 +462,7 @@ func newCmdUnits(f *cmdutil.Factory) *cobra.Command {
 				fmt.Fprintln(f.IO.ErrOut, "no units yet")
 				return nil
 			}
-			return cmdutil.Table(f.IO, []string{"SERIAL", "RECORDS", "LAST SEEN", "STATE"}, rows, 3)
+			return cmdutil.Table(f.IO, []string{"SERIAL", "RECORDS", "LAST SEEN", "STATE", "COURIER"}, rows, 3, 4)
 		},
 	}
 	lw.flags(list)
@@ -482,7 +498,7 @@ or burn keys into it. Denying it again updates the reason.`,
 	}
 	dw.flags(deny)
 	deny.Flags().StringVar(&reason, "reason", "", "why (installers see it)")
-	cmd.AddCommand(list, deny)
+	cmd.AddCommand(list, deny, newCmdUnitCourier(f))
 	return cmd
 }
 

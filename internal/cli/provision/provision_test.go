@@ -27,14 +27,14 @@ import (
 // bench is an office, an installer's laptop that trusts a test factory, and
 // a way to start units from that factory.
 type bench struct {
-	t       *testing.T
+	t       testing.TB
 	office  *hubtest.Office
 	sam     *clitest.Machine
 	factory string
 	seed    uint64
 }
 
-func newBench(t *testing.T) *bench {
+func newBench(t testing.TB) *bench {
 	t.Helper()
 	b := &bench{t: t, office: hubtest.Start(t), factory: filepath.Join(t.TempDir(), "factory"), seed: 100}
 	b.sam = b.office.Join("sam", "installer")

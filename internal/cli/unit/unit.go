@@ -23,6 +23,7 @@ func NewCmdUnit(f *cmdutil.Factory) *cobra.Command {
 		Example: "  latchkey unit decommission --port /dev/ttyACM0",
 	}
 	cmd.AddCommand(newCmdDecommission(f))
+	cmd.AddCommand(newCmdCourier(f, nil))
 	return cmd
 }
 
