@@ -89,8 +89,8 @@ and queued for the back office. Give the manager their copy with
 	fl.StringVar(&opts.NoticeDue, "tenant-notice-by", "", "the date (YYYY-MM-DD) by which tenants are told: after today, within 30 days")
 	fl.StringVar(&opts.Lang, "lang", "en", "the language of the terms: en or es")
 	fl.BoolVar(&opts.Agree, "agree", false, "the signer agrees to the terms and the statement of intent (required without a terminal)")
-	fl.StringVar(&opts.Operator, "operator", "", "the delivery operator that runs the unit, as the terms name it")
-	fl.StringVar(&opts.Revoke, "revoke-contact", "", "how the building revokes: a phone number, address or email")
+	fl.StringVar(&opts.Operator, "operator", "", "the delivery operator that runs the unit, as the terms name it (default: config notice.operator)")
+	fl.StringVar(&opts.Revoke, "revoke-contact", "", "how the building revokes: a phone number, address or email (default: config notice.contact-phone, -email or -web)")
 	fl.StringVar(&opts.NoticeBy, "notice-given-by", consent.NoticeByManager, "who tells tenants: manager or operator")
 	fl.StringSliceVar(&opts.NoticeHow, "notice-how", []string{consent.NoticePosted}, "how tenants are told: posted, mailed, emailed, hand-delivered (comma-separated)")
 	fl.StringSliceVar(&opts.Events, "log-events", consent.Events(), "what the unit logs: door.open (always), door.denied, tamper, health")
@@ -118,6 +118,26 @@ func (o *SignOptions) missing() []string {
 }
 
 func signRun(ctx context.Context, f *cmdutil.Factory, o *SignOptions) error {
+	// The operator and the contact for revoking fall back to the settings
+	// the tenant notice uses (config notice.operator, notice.contact-*).
+	for _, fb := range []struct {
+		dst  *string
+		keys []string
+	}{
+		{&o.Operator, []string{"notice.operator"}},
+		{&o.Revoke, []string{"notice.contact-phone", "notice.contact-email", "notice.contact-web"}},
+	} {
+		for _, key := range fb.keys {
+			if *fb.dst != "" {
+				break
+			}
+			v, err := f.Setting(key, "", false)
+			if err != nil {
+				return err
+			}
+			*fb.dst = v.Value
+		}
+	}
 	tty := f.IO.CanPrompt()
 	if !tty {
 		if m := o.missing(); len(m) > 0 {

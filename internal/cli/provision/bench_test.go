@@ -37,7 +37,8 @@ func BenchmarkScriptedInstall(b *testing.B) {
 		bn.sam.MustRun("install", "selftest", "--job", job, "--port", s.Link)
 		bn.sam.MustRun("burn", "--job", job, "--port", s.Link)
 		bn.sam.MustRun("consent", "sign", "--job", job, "--port", s.Link, "--signer-name", "Ana Ruiz", "--signer-title", "Property manager",
-			"--authority", "managing-agent", "--tenant-notice-by", notice, "--agree")
+			"--authority", "managing-agent", "--tenant-notice-by", notice, "--agree",
+			"--operator", "Parcelway Inc.", "--revoke-contact", "call 212-555-0100")
 		total += time.Since(start)
 		n++
 	}
