@@ -115,7 +115,11 @@ func (s *Session) Status(ctx context.Context, jobRef string) (Status, error) {
 		case survey.PendingSignal:
 			add(StepSurvey, Partial, "pending the signal reading (pairing measures it)", "latchkey pair --job "+short)
 		default:
-			add(StepSurvey, Blocked, "no-go: "+firstReason(v), "latchkey survey edit --job "+short+" --from FILE")
+			if sv.Override != nil {
+				add(StepSurvey, Done, "no-go, overridden: "+sv.Override.Reason, "")
+			} else {
+				add(StepSurvey, Blocked, "no-go: "+firstReason(v), "latchkey survey edit --job "+short+" --from FILE")
+			}
 		}
 	} else if errors.Is(err, ErrNoSurvey) {
 		add(StepSurvey, Todo, "", "latchkey survey template --job "+short+" > survey.yaml; latchkey survey new --job "+short+" --from survey.yaml")

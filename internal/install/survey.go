@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/journal"
@@ -51,6 +52,32 @@ type Saved struct {
 	Verdict   survey.Verdict `json:"verdict"`
 	Record    string         `json:"record"`
 	UpdatedAt time.Time      `json:"updated_at"`
+	// Override is the written reason to go ahead despite a no-go verdict.
+	Override *survey.Override `json:"override,omitempty"`
+}
+
+// ErrNoOverride: an override is only for a no-go verdict, and needs a reason.
+var ErrNoOverride = errors.New("nothing to override")
+
+// Override records the installer's written reason to go ahead despite the
+// survey's no-go verdict: a new revision of the same survey, signed with the
+// reason, queued and journalled. A pending signal cannot be overridden (pair
+// the unit), nor can a survey that is not no-go.
+func (v *Surveys) Override(ctx context.Context, jobID, reason string) (Saved, error) {
+	reason = strings.TrimSpace(reason)
+	if len(reason) < 10 {
+		return Saved{}, fmt.Errorf("%w: write the reason out (at least 10 characters): who decided, and why it is safe", ErrNoOverride)
+	}
+	old, err := v.Get(ctx, jobID)
+	if err != nil {
+		return Saved{}, err
+	}
+	if old.Verdict.Outcome != survey.NoGo {
+		return Saved{}, fmt.Errorf("%w: the survey of job %s says %s, not no-go", ErrNoOverride, jobID, old.Verdict.Outcome)
+	}
+	s := old.Survey
+	s.UpdatedAt = v.now().UTC()
+	return v.save(ctx, s, "survey.override", &survey.Override{Reason: reason, At: s.UpdatedAt})
 }
 
 // ValidationError lists what is wrong with a survey.
@@ -86,7 +113,7 @@ func (v *Surveys) Save(ctx context.Context, jobRef string, s survey.Survey) (Sav
 	if probs := survey.Validate(s, job.Doors); len(probs) > 0 {
 		return Saved{}, &ValidationError{Problems: probs}
 	}
-	return v.store(ctx, s, "survey.saved")
+	return v.save(ctx, s, "survey.saved", nil)
 }
 
 // Signal returns the signal measured for the job, or nil.
@@ -143,14 +170,19 @@ func (v *Surveys) WithSignal(ctx context.Context, jobID string, sig survey.Signa
 	}
 	s := survey.WithSignal(old.Survey, sig)
 	s.UpdatedAt = v.now().UTC()
-	return v.store(ctx, s, "survey.signal")
+	return v.save(ctx, s, "survey.signal", nil)
 }
 
-func (v *Surveys) store(ctx context.Context, s survey.Survey, action string) (Saved, error) {
+func (v *Surveys) save(ctx context.Context, s survey.Survey, action string, override *survey.Override) (Saved, error) {
 	verdict := survey.Evaluate(s)
 	payload, err := survey.Record(s, s.UpdatedAt)
 	if err != nil {
 		return Saved{}, err
+	}
+	payload.Override = override
+	var overrideReason, overrideAt string
+	if override != nil {
+		overrideReason, overrideAt = override.Reason, override.At.Format(time.RFC3339Nano)
 	}
 	body, err := record.Canonical(s)
 	if err != nil {
@@ -168,33 +200,42 @@ func (v *Surveys) store(ctx context.Context, s survey.Survey, action string) (Sa
 			return err
 		}
 		payload.ID = fmt.Sprintf("survey.%s.r%d", s.Job, rev)
-		_, err := tx.ExecContext(ctx, `INSERT INTO surveys (job, revision, body, hash, verdict, record_id, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, `INSERT INTO surveys (job, revision, body, hash, verdict, record_id, updated_at, override_reason, override_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (job) DO UPDATE SET revision = excluded.revision, body = excluded.body, hash = excluded.hash,
-			verdict = excluded.verdict, record_id = excluded.record_id, updated_at = excluded.updated_at`,
-			s.Job, rev, string(body), payload.SurveyHash, string(verdictJSON), payload.ID, s.UpdatedAt.Format(time.RFC3339Nano))
+			verdict = excluded.verdict, record_id = excluded.record_id, updated_at = excluded.updated_at,
+			override_reason = excluded.override_reason, override_at = excluded.override_at`,
+			s.Job, rev, string(body), payload.SurveyHash, string(verdictJSON), payload.ID, s.UpdatedAt.Format(time.RFC3339Nano),
+			overrideReason, overrideAt)
 		if err != nil {
 			return err
 		}
 		if _, err := v.queue.Add(ctx, tx, record.KindSurvey, payload); err != nil {
 			return err
 		}
-		_, err = v.journal.Append(ctx, tx, journal.Entry{Action: action, Job: s.Job, Record: payload.ID, Outcome: journal.OK,
-			Detail: "verdict " + string(verdict.Outcome)})
+		detail := "verdict " + string(verdict.Outcome)
+		if override != nil {
+			detail += ", overridden: " + override.Reason
+		}
+		if len(detail) > journal.MaxDetail {
+			detail = detail[:journal.MaxDetail]
+		}
+		_, err = v.journal.Append(ctx, tx, journal.Entry{Action: action, Job: s.Job, Record: payload.ID, Outcome: journal.OK, Detail: detail})
 		return err
 	})
 	if err != nil {
 		return Saved{}, fmt.Errorf("save the survey of job %s: %w", s.Job, err)
 	}
-	return Saved{Job: s.Job, Survey: s, Hash: payload.SurveyHash, Verdict: verdict, Record: payload.ID, UpdatedAt: s.UpdatedAt}, nil
+	return Saved{Job: s.Job, Survey: s, Hash: payload.SurveyHash, Verdict: verdict, Record: payload.ID, UpdatedAt: s.UpdatedAt, Override: override}, nil
 }
 
 // Get returns the job's survey (ErrNoSurvey).
 func (v *Surveys) Get(ctx context.Context, jobID string) (Saved, error) {
 	var out Saved
-	var body, verdict, at string
-	err := v.st.DB().QueryRowContext(ctx, `SELECT job, body, hash, verdict, record_id, updated_at FROM surveys WHERE job = ?`, jobID).
-		Scan(&out.Job, &body, &out.Hash, &verdict, &out.Record, &at)
+	var body, verdict, at, oReason, oAt string
+	err := v.st.DB().QueryRowContext(ctx, `SELECT job, body, hash, verdict, record_id, updated_at, override_reason, override_at
+		FROM surveys WHERE job = ?`, jobID).
+		Scan(&out.Job, &body, &out.Hash, &verdict, &out.Record, &at, &oReason, &oAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Saved{}, fmt.Errorf("job %s: %w; write one with 'latchkey survey new --job %s --from FILE' (see 'latchkey survey template')", jobID, ErrNoSurvey, jobID)
 	}
@@ -212,15 +253,27 @@ func (v *Surveys) Get(ctx context.Context, jobID string) (Saved, error) {
 	if out.UpdatedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
 		return Saved{}, err
 	}
+	if oReason != "" {
+		t, err := time.Parse(time.RFC3339Nano, oAt)
+		if err != nil {
+			return Saved{}, err
+		}
+		out.Override = &survey.Override{Reason: oReason, At: t}
+	}
 	return out, nil
 }
 
 // ReadyToBurn reports whether the job's survey allows burning: there is
-// one, and its verdict is go or go with conditions.
+// one, and its verdict is go or go with conditions, or no-go with a
+// recorded override.
 func (v *Surveys) ReadyToBurn(ctx context.Context, jobID string) error {
 	s, err := v.Get(ctx, jobID)
 	if err != nil {
 		return err
 	}
-	return survey.Evaluate(s.Survey).Err()
+	verdict := survey.Evaluate(s.Survey)
+	if verdict.Outcome == survey.NoGo && s.Override != nil {
+		return nil
+	}
+	return verdict.Err()
 }

@@ -39,6 +39,16 @@ type Payload struct {
 	Survey     Survey  `json:"survey"`
 	SurveyHash string  `json:"survey_hash"`
 	Verdict    Verdict `json:"verdict"`
+	// Override is the installer's written reason to go ahead despite a
+	// no-go verdict, when one was given; it is signed with the survey.
+	Override *Override `json:"override,omitempty"`
+}
+
+// Override is a written, signed reason to install despite a no-go verdict
+// (a fire contractor on site who will wire the release today, say).
+type Override struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // Record returns the payload of the survey's record, for the caller to

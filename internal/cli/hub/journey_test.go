@@ -40,6 +40,7 @@ func (o *office) join(name, role string) *clitest.Machine {
 	o.t.Helper()
 	code := o.MustHub("enroll", "--name", name, "--role", role)
 	m := clitest.New(o.t, "laptop-"+name)
+	m.Now = time.Now()
 	if r := m.Run("login", "--hub", o.URL, "--code", code); r.Code != 0 {
 		o.t.Fatalf("login %s: %d %s", name, r.Code, r.Stderr)
 	}

@@ -9,6 +9,9 @@ package provision_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -455,5 +458,63 @@ func TestInstallSession(t *testing.T) {
 	r := b.sam.Run("install", "finish", "--job", job)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "consent") || !strings.Contains(r.Stderr, "notice") {
 		t.Errorf("install finish without consent and notice = %d %q", r.Code, r.Stderr)
+	}
+}
+
+// TestSurveyOverrideAndPhotos: a no-go survey goes ahead only with a
+// written, signed reason; photos are kept by their hash, non-images refused.
+func TestSurveyOverrideAndPhotos(t *testing.T) {
+	b := newBench(t)
+	job := b.job("lobby")
+	u := b.unit(sim.Genuine)
+	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "survey.yaml")
+	tmpl := b.sam.MustRun("survey", "template", "--job", job).Stdout
+	if err := os.WriteFile(file, []byte(strings.Replace(tmpl, "source: mains", "source: none", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	png := filepath.Join(dir, "lobby.png")
+	// A 1x1 PNG.
+	pngBytes, _ := base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+	if err := os.WriteFile(png, pngBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("not a photo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.sam.Run("survey", "edit", "--job", job, "--from", file, "--photo", text); r.Code != 1 || !strings.Contains(r.Stderr, "notes.txt") {
+		t.Errorf("survey edit with a text file as photo = %d %q", r.Code, r.Stderr)
+	}
+	b.sam.MustRun("survey", "edit", "--job", job, "--from", file, "--photo", png+":lobby door from inside")
+	var saved struct {
+		Survey struct {
+			Photos []struct {
+				SHA256  string `json:"sha256"`
+				Caption string `json:"caption"`
+			} `json:"photos"`
+		} `json:"survey"`
+	}
+	b.sam.JSON(&saved, "survey", "show", "--job", job)
+	sum := sha256.Sum256(pngBytes)
+	if len(saved.Survey.Photos) != 1 || saved.Survey.Photos[0].SHA256 != hex.EncodeToString(sum[:]) || saved.Survey.Photos[0].Caption != "lobby door from inside" {
+		t.Errorf("photos = %+v", saved.Survey.Photos)
+	}
+	if r := b.sam.Run("burn", "--job", job, "--port", u.Link); r.Code != 1 || !strings.Contains(r.Stderr, "no-go") {
+		t.Fatalf("burn on a no-go survey = %d %q", r.Code, r.Stderr)
+	}
+	if r := b.sam.Run("survey", "override", "--job", job, "--reason", "ok"); r.Code != 2 {
+		t.Errorf("override with a one-word reason = %d %q", r.Code, r.Stderr)
+	}
+	b.sam.MustRun("survey", "override", "--job", job, "--reason", "Building runs a generator line to the lobby today, ticket 4411")
+	if r := b.sam.MustRun("burn", "--job", job, "--port", u.Link); !strings.Contains(r.Stdout, "burned") {
+		t.Errorf("burn after the override = %q", r.Stdout)
+	}
+	if r := b.sam.MustRun("install", "status", "--job", job); !strings.Contains(r.Stdout, "overridden") {
+		t.Errorf("install status does not show the override:\n%s", r.Stdout)
+	}
+	if r := b.sam.MustRun("journal", "list"); !strings.Contains(r.Stdout, "survey.override") {
+		t.Errorf("journal has no override entry:\n%s", r.Stdout)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,7 @@ saved revision is signed and queued for the back office.`,
   latchkey survey new --job 7Q2M --from elm-court.yaml
   latchkey survey show --job 7Q2M`,
 	}
-	cmd.AddCommand(newCmdTemplate(f), newCmdValidate(f), newCmdSave(f, "new"), newCmdSave(f, "edit"), newCmdShow(f))
+	cmd.AddCommand(newCmdTemplate(f), newCmdValidate(f), newCmdSave(f, "new"), newCmdSave(f, "edit"), newCmdShow(f), newCmdOverride(f))
 	return cmd
 }
 
@@ -142,6 +143,7 @@ door of the job; then run the rules and show the verdict. Nothing is saved.`,
 
 func newCmdSave(f *cmdutil.Factory, verb string) *cobra.Command {
 	var from, jobRef string
+	var photos []string
 	short := "Save a job's survey from a file"
 	long := `Save the survey of a job from a file: it is checked (one entrance per door
 of the job), the rules give the verdict, and the survey is stored, signed and
@@ -186,6 +188,20 @@ paired unit measured is kept unless the file gives one.`
 			case verb == "edit" && errors.Is(getErr, install.ErrNoSurvey):
 				return cmdutil.Usagef("job %s has no survey yet; start it with 'latchkey survey new'", j.ID)
 			}
+			if len(photos) > 0 {
+				d, err := f.Dirs()
+				if err != nil {
+					return err
+				}
+				for _, p := range photos {
+					file, caption, _ := strings.Cut(p, ":")
+					ph, err := survey.AddPhoto(filepath.Join(d.Data, "photos"), file, caption)
+					if err != nil {
+						return cmdutil.WithHint(fmt.Errorf("photo %s: %w", file, err), "give JPEG, PNG, WebP or HEIC files under 20 MiB; nothing was saved")
+					}
+					s.Photos = append(s.Photos, ph)
+				}
+			}
 			saved, err := sv.Save(cmd.Context(), j.ID, s)
 			var ve *install.ValidationError
 			if errors.As(err, &ve) {
@@ -204,6 +220,56 @@ paired unit measured is kept unless the file gives one.`
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the survey file, YAML or JSON (- for stdin)")
 	cmd.Flags().StringVar(&jobRef, "job", "", "the job (id, or its first characters)")
+	cmd.Flags().StringArrayVar(&photos, "photo", nil, "a photo to keep with the survey, FILE or FILE:caption (repeatable; stored by its hash)")
+	return cmd
+}
+
+func newCmdOverride(f *cmdutil.Factory) *cobra.Command {
+	var jobRef, reason string
+	cmd := &cobra.Command{
+		Use:   "override --job ID --reason TEXT",
+		Short: "Record a written reason to go ahead despite a no-go survey",
+		Long: `A no-go survey stops the install. When the installer and the office decide to
+go ahead anyway (the fire contractor is on site to wire the release today,
+say), the reason is written here: it is signed with the survey as a new
+revision, queued for the back office and journalled, and burning is allowed.
+A pending signal cannot be overridden: pair the unit. Editing the survey
+again clears the override.`,
+		Example: "  latchkey survey override --job 7Q2M --reason 'Fire contractor J. Diaz wires the alarm release today, ticket 4411'",
+		Args:    cmdutil.NoArgs("give the job with --job and the reason with --reason"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if jobRef == "" || strings.TrimSpace(reason) == "" {
+				return cmdutil.Usagef("--job and --reason are required")
+			}
+			js, err := f.Jobs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			j, err := js.Get(cmd.Context(), jobRef)
+			if err != nil {
+				return cmdutil.WithHint(err, "see 'latchkey jobs list'")
+			}
+			sv, err := f.Surveys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			saved, err := sv.Override(cmd.Context(), j.ID, reason)
+			if errors.Is(err, install.ErrNoOverride) {
+				return &cmdutil.UsageError{Err: err}
+			}
+			if err != nil {
+				return err
+			}
+			if f.Global.JSON {
+				return cmdutil.WriteJSON(f.IO.Out, saved)
+			}
+			fmt.Fprintf(f.IO.Out, "overridden: the survey of job %s stays no-go, and the install may go ahead because: %s\n", saved.Job, saved.Override.Reason)
+			fmt.Fprintf(f.IO.ErrOut, "signed and queued as %s\n", saved.Record)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&jobRef, "job", "", "the job (id, or its first characters)")
+	cmd.Flags().StringVar(&reason, "reason", "", "who decided to go ahead, and why it is safe")
 	return cmd
 }
 
@@ -262,6 +328,9 @@ func newCmdShow(f *cmdutil.Factory) *cobra.Command {
 				fmt.Fprintln(f.IO.Out, "signal     not measured yet (pair the unit)")
 			}
 			printVerdict(f.IO.Out, saved.Verdict)
+			if saved.Override != nil {
+				fmt.Fprintf(f.IO.Out, "override   %s (%s)\n", saved.Override.Reason, saved.Override.At.Local().Format("2006-01-02 15:04"))
+			}
 			return nil
 		},
 	}

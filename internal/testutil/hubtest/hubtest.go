@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/hub"
 	"github.com/latchkey/latchkey/internal/hub/sqlstore"
@@ -71,6 +72,9 @@ func (o *Office) Join(name, role string) *clitest.Machine {
 	o.t.Helper()
 	code := o.MustHub("enroll", "--name", name, "--role", role)
 	m := clitest.New(o.t, "laptop-"+name)
+	// A laptop that talks to a live hub (and to units whose certificates
+	// are issued now) keeps real time, not the machine's fixed test clock.
+	m.Now = time.Now()
 	r := m.Run("login", "--hub", o.URL, "--code", code)
 	if r.Code != 0 || !strings.Contains(r.Stdout, "logged in to "+o.URL+" as "+name+" ("+role+")") {
 		o.t.Fatalf("login %s: %d\n%s\n%s", name, r.Code, r.Stdout, r.Stderr)
