@@ -42,7 +42,9 @@ func New(t testing.TB, width, height int, env ...string) *Session {
 	// older releases, and a running tmux server's environment would win.
 	args = append(args, "env")
 	args = append(args, env...)
-	args = append(args, "PS1=$ ", "bash", "--norc", "--noprofile")
+	// No history file: bash writes one when tmux hangs it up, which would
+	// race the removal of a test's HOME.
+	args = append(args, "PS1=$ ", "HISTFILE=/dev/null", "bash", "--norc", "--noprofile")
 	s.tmux(args...)
 	t.Cleanup(func() { _ = exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
 	s.WaitFor(regexp.MustCompile(`(?m)^\$ *$`), 10*time.Second)
