@@ -277,6 +277,38 @@ func (s *Session) RecordSelfTest(ctx context.Context, jobID, serial string, resu
 	return passed, nil
 }
 
+// ReadyToBurn reports whether the job's unit passed its self-test (the step
+// before burning): the paired unit's, recorded for this job.
+func (s *Session) ReadyToBurn(ctx context.Context, jobID string) error {
+	var serial string
+	err := s.db().QueryRowContext(ctx, `SELECT serial FROM pairings WHERE job = ?`, jobID).Scan(&serial)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // burning says what is missing about the pairing itself
+	}
+	if err != nil {
+		return err
+	}
+	var passed bool
+	var tested string
+	err = s.db().QueryRowContext(ctx, `SELECT passed, serial FROM selftests WHERE job = ?`, jobID).Scan(&passed, &tested)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && tested != serial):
+		return fmt.Errorf("%w: the unit's self-test has not run for this job: latchkey install selftest --job %s", ErrNotReady, shortID(jobID))
+	case err != nil:
+		return err
+	case !passed:
+		return fmt.Errorf("%w: the unit failed its self-test: run 'latchkey install selftest --job %s' again once it is fixed", ErrSelfTestFailed, shortID(jobID))
+	}
+	return nil
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
 // Report is the payload of the signed install-report record: what the
 // install did, by reference to the records that prove each step.
 type Report struct {

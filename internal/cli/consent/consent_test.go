@@ -137,6 +137,7 @@ func (b *bench) pairedJob(doors string) (string, unit) {
 	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: b.seed, Chain: sim.DirFactory{Dir: b.factory}, Unseal: provision.OpenKey})
 	u := unit{Sim: simtest.Start(b.t, sim.Options{Unit: su, Extensions: []sim.Extension{lk.Extension()}}, simtest.Config{}), dir: dir}
 	b.sam.MustRun("pair", "--job", id, "--port", u.Link, "--confirm-label", u.inspect(b.t).Label)
+	b.sam.MustRun("install", "selftest", "--job", id, "--port", u.Link)
 	return id, u
 }
 

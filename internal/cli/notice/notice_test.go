@@ -77,6 +77,7 @@ func (b *bench) job() (string, string) {
 	}
 	b.sam.JSON(&st, "diag", "status", "--port", b.unit.Link)
 	b.sam.MustRun("pair", "--job", id, "--port", b.unit.Link, "--confirm-label", st.Identity.Label)
+	b.sam.MustRun("install", "selftest", "--job", id, "--port", b.unit.Link)
 	return id, st.Identity.Serial
 }
 

@@ -131,7 +131,7 @@ record for the back office.`,
 				fmt.Fprintf(f.IO.ErrOut, "the signal is kept for the survey: next, latchkey survey new --job %s --from FILE\n", shortID(p.Job))
 			case string(survey.Go), string(survey.GoWithConditions):
 				fmt.Fprintf(f.IO.Out, "survey       %s\n", verdict)
-				fmt.Fprintf(f.IO.ErrOut, "next: latchkey burn --job %s\n", shortID(p.Job))
+				fmt.Fprintf(f.IO.ErrOut, "next: latchkey install selftest --job %s, then latchkey burn --job %s\n", shortID(p.Job), shortID(p.Job))
 			default:
 				fmt.Fprintf(f.IO.Out, "survey       %s\n", verdict)
 				fmt.Fprintf(f.IO.ErrOut, "burning is refused while the survey says %s: see 'latchkey survey show --job %s'\n", verdict, shortID(p.Job))
@@ -230,6 +230,13 @@ missing. Run on a finished job, it prints the stored receipts.`,
 				if err := sv.ReadyToBurn(ctx, jobID); err != nil {
 					return cmdutil.WithHint(fmt.Errorf("not burning job %s: %w", shortID(jobID), err),
 						"the survey must say go (or go with conditions) first: 'latchkey survey show --job "+shortID(jobID)+"'")
+				}
+				sess, err := f.Session(ctx)
+				if err != nil {
+					return err
+				}
+				if err := sess.ReadyToBurn(ctx, jobID); err != nil {
+					return fmt.Errorf("not burning job %s: %w", shortID(jobID), err)
 				}
 				l, err := unitopt.Open(ctx, f, fl)
 				if err != nil {

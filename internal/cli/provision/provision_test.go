@@ -138,6 +138,7 @@ func TestPairAndBurn(t *testing.T) {
 		t.Errorf("burn before pair = %d %q", r.Code, r.Stderr)
 	}
 	r := b.sam.MustRun("pair", "--job", job[:6], "--port", u.Link, "--confirm-label", strings.ToLower(label))
+	b.sam.MustRun("install", "selftest", "--job", job[:6], "--port", u.Link)
 	if !strings.Contains(r.Stdout, "paired unit LK") {
 		t.Errorf("pair = %q", r.Stdout)
 	}
@@ -251,8 +252,10 @@ func TestOtherKeyInSlotQuarantines(t *testing.T) {
 	u := b.unit(sim.Genuine)
 	label := b.label(u)
 	b.sam.MustRun("pair", "--job", jobA, "--port", u.Link, "--confirm-label", label)
+	b.sam.MustRun("install", "selftest", "--job", jobA, "--port", u.Link)
 	b.sam.MustRun("burn", "--job", jobA, "--port", u.Link)
 	b.sam.MustRun("pair", "--job", jobB, "--port", u.Link, "--confirm-label", label)
+	b.sam.MustRun("install", "selftest", "--job", jobB, "--port", u.Link)
 	r := b.sam.Run("burn", "--job", jobB, "--port", u.Link)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "quarantined") || !strings.Contains(r.Stderr, "different key") {
 		t.Fatalf("burn into a slot with another key = %d %q", r.Code, r.Stderr)
@@ -279,6 +282,7 @@ func TestDecommission(t *testing.T) {
 	}
 	u := b.unitWith(sim.Genuine, key.Public().Sign)
 	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	b.sam.MustRun("install", "selftest", "--job", job, "--port", u.Link)
 	b.sam.MustRun("burn", "--job", job, "--port", u.Link)
 
 	if r := b.sam.Run("unit", "decommission", "--port", u.Link); r.Code != 2 || !strings.Contains(r.Stderr, "--yes") {
@@ -336,6 +340,7 @@ func TestJobStaysWithItsUnit(t *testing.T) {
 	job := b.job("lobby,garage")
 	a, other := b.unit(sim.Genuine), b.unit(sim.Genuine)
 	b.sam.MustRun("pair", "--job", job, "--port", a.Link, "--confirm-label", b.label(a))
+	b.sam.MustRun("install", "selftest", "--job", job, "--port", a.Link)
 	b.sam.MustRun("burn", "--job", job, "--port", a.Link)
 	r := b.sam.Run("pair", "--job", job, "--port", other.Link, "--confirm-label", b.label(other))
 	if r.Code != 1 || !strings.Contains(r.Stderr, "already went") {
@@ -359,6 +364,7 @@ func TestSurveyGatesBurn(t *testing.T) {
 	job := b.job("lobby")
 	u := b.unit(sim.Genuine)
 	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	b.sam.MustRun("install", "selftest", "--job", job, "--port", u.Link)
 
 	file := filepath.Join(t.TempDir(), "survey.yaml")
 	tmpl := b.sam.MustRun("survey", "template", "--job", job).Stdout
@@ -447,6 +453,9 @@ func TestInstallSession(t *testing.T) {
 	if m["survey"] != "done" || m["pair"] != "done" || !strings.Contains(next, "install selftest") {
 		t.Errorf("after pairing: %v, next %q", m, next)
 	}
+	if r := b.sam.Run("burn", "--job", job, "--port", u.Link); r.Code != 1 || !strings.Contains(r.Stderr, "self-test") {
+		t.Errorf("burn before the self-test = %d %q", r.Code, r.Stderr)
+	}
 	if r := b.sam.MustRun("install", "selftest", "--job", job, "--port", u.Link); !strings.Contains(r.Stdout, "relay") {
 		t.Errorf("install selftest = %q", r.Stdout)
 	}
@@ -468,6 +477,7 @@ func TestSurveyOverrideAndPhotos(t *testing.T) {
 	job := b.job("lobby")
 	u := b.unit(sim.Genuine)
 	b.sam.MustRun("pair", "--job", job, "--port", u.Link, "--confirm-label", b.label(u))
+	b.sam.MustRun("install", "selftest", "--job", job, "--port", u.Link)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "survey.yaml")
 	tmpl := b.sam.MustRun("survey", "template", "--job", job).Stdout

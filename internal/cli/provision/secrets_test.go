@@ -41,6 +41,7 @@ func TestKeysNeverLeak(t *testing.T) {
 	}
 	bundle := filepath.Join(b.sam.Home, "unit.tar.gz")
 	run("-v", "pair", "--job", job, "--port", u.Link, "--confirm-label", label)
+	run("install", "selftest", "--job", job, "--port", u.Link)
 	run("-v", "burn", "--job", job, "--port", u.Link)
 	run("-v", "--json", "burn", "--job", job, "--port", u.Link)
 	run("--json", "jobs", "show", job)

@@ -213,6 +213,15 @@ func (c *BurnCampaign) round(ctx context.Context, rng *mrand.Rand, round int, ho
 		return pairErr
 	}
 	lap("paired")
+	var testErr error
+	for try := 0; try < 5; try++ {
+		if _, testErr = run(append([]string{"install", "selftest", "--job", job}, unitArgs...)...); testErr == nil {
+			break
+		}
+	}
+	if testErr != nil {
+		return testErr
+	}
 
 	// Burn, killing it at random moments, until it says it is done.
 	done := false
