@@ -47,6 +47,9 @@ var ErrRecord = errors.New("notice record")
 // hub's courier gate reads given_at from it.
 type Record struct {
 	record.Header
+	// Consent is the id of the consent record whose tenant notice this is:
+	// a notice opens the courier gate only for that consent.
+	Consent string    `json:"consent"`
 	How     How       `json:"how"`
 	GivenAt time.Time `json:"given_at"`
 	// Where is where the notice was posted ("lobby notice board"), or, for
@@ -66,11 +69,12 @@ type Record struct {
 
 // Given is what the installer says about a notice they gave.
 type Given struct {
-	// ID is the record's id (ids.New); Job is required, Unit optional.
-	ID, Job, Unit string
-	How           How
-	GivenAt       time.Time
-	Where         string
+	// ID is the record's id (ids.New); Job and Consent (the consent
+	// record's id) are required, Unit optional.
+	ID, Job, Unit, Consent string
+	How                    How
+	GivenAt                time.Time
+	Where                  string
 	// PhotoSHA256 is the hex SHA-256 of the photo's bytes (PhotoSHA256Of).
 	PhotoSHA256 string
 	Recipients  int
@@ -96,6 +100,9 @@ func BuildRecord(g Given, now time.Time) (Record, error) {
 	if strings.TrimSpace(g.Job) == "" {
 		return Record{}, fmt.Errorf("%w: no job (the notice belongs to a job)", ErrRecord)
 	}
+	if strings.TrimSpace(g.Consent) == "" {
+		return Record{}, fmt.Errorf("%w: no consent (a tenant notice tells tenants about a signed consent; sign it first)", ErrRecord)
+	}
 	if strings.TrimSpace(g.Text) == "" {
 		return Record{}, fmt.Errorf("%w: no notice text", ErrRecord)
 	}
@@ -118,6 +125,7 @@ func BuildRecord(g Given, now time.Time) (Record, error) {
 			ID: g.ID, CreatedAt: now, ExpiresAt: now.Add(RecordLifetime),
 			Job: g.Job, Unit: g.Unit,
 		},
+		Consent:     strings.TrimSpace(g.Consent),
 		How:         g.How,
 		GivenAt:     g.GivenAt.UTC(),
 		Where:       strings.TrimSpace(g.Where),
@@ -144,6 +152,8 @@ func (r Record) Check() error {
 	switch {
 	case r.Job == "":
 		return fmt.Errorf("%w: no job", ErrRecord)
+	case r.Consent == "":
+		return fmt.Errorf("%w: no consent", ErrRecord)
 	case !slices.Contains(Hows(), r.How):
 		return fmt.Errorf("%w: how %q (want posted, mailed or emailed)", ErrRecord, r.How)
 	case r.GivenAt.IsZero():

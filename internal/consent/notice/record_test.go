@@ -15,7 +15,7 @@ var recordedAt = time.Date(2026, 11, 4, 9, 0, 0, 0, time.UTC)
 // given returns a valid posted notice, given an hour before recordedAt.
 func given() Given {
 	return Given{
-		ID: "0b7e3c52-6d0e-4f3a-9a43-0c1d2e3f4a5b", Job: "job-1042", Unit: "LK-000123",
+		ID: "0b7e3c52-6d0e-4f3a-9a43-0c1d2e3f4a5b", Job: "job-1042", Unit: "LK-000123", Consent: "c0ffee00-6d0e-4f3a-9a43-0c1d2e3f4a5b",
 		How: Posted, GivenAt: recordedAt.Add(-time.Hour), Where: "lobby notice board",
 		PhotoSHA256: SHA256Hex([]byte("photo")), Lang: English, Text: mustText(facts(English)),
 	}
@@ -87,6 +87,7 @@ func TestBuildRecordValidation(t *testing.T) {
 		{"bad photo hash", func(g *Given) { g.PhotoSHA256 = "abc" }, "photo_sha256"},
 		{"where on two lines", func(g *Given) { g.Where = "lobby\nboard" }, "one line"},
 		{"no job", func(g *Given) { g.Job = "" }, "no job"},
+		{"no consent", func(g *Given) { g.Consent = "" }, "no consent"},
 		{"bad id", func(g *Given) { g.ID = "a b" }, "id"},
 		{"bad unit", func(g *Given) { g.Unit = "LK/1" }, "unit"},
 		{"no text", func(g *Given) { g.Text = "" }, "no notice text"},
