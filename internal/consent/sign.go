@@ -102,7 +102,31 @@ func Verify(envJSON []byte, installerKey, unitKey ed25519.PublicKey) (Consent, e
 	if err != nil {
 		return Consent{}, fmt.Errorf("verify consent: %w", err)
 	}
+	// The terms must be the very text its facts render to, and the signer's
+	// statement the one that text asks for: a hash of any other text, or
+	// another statement, is not what the manager read and confirmed.
+	t, err := TermsFor(c.Terms.Version, c.Terms.Lang, FactsOf(c))
+	if err != nil {
+		return Consent{}, fmt.Errorf("verify consent: %w: %w", ErrMalformed, err)
+	}
+	if t.SHA256 != c.Terms.SHA256 {
+		return Consent{}, fmt.Errorf("verify consent: %w: the terms its facts render to (SHA-256 %s) are not the ones it names (%s)", ErrMalformed, t.SHA256, c.Terms.SHA256)
+	}
+	if c.Signer.Intent != t.Intent {
+		return Consent{}, fmt.Errorf("verify consent: %w: the signer's statement is not the one the terms ask for", ErrMalformed)
+	}
 	return c, nil
+}
+
+// FactsOf gives back the facts a consent was built from, so its terms can
+// be rendered again and compared.
+func FactsOf(c Consent) Facts {
+	return Facts{
+		Job: c.Job, Operator: c.Operator, Installer: c.Installer, Building: c.Building, Doors: c.Doors,
+		Logging: c.Logging, Notice: c.Notice, Incentive: c.Incentive, Revoke: c.Revoke, Unit: c.UnitInfo,
+		Receipts: c.Receipts, Survey: c.Survey, TermDays: int(c.ExpiresAt.Sub(c.CreatedAt).Hours() / 24),
+		Captured: c.Captured,
+	}
 }
 
 // checkSignatures requires exactly two signatures, the installer's first

@@ -119,6 +119,15 @@ func TestVerify(t *testing.T) {
 	missing, _ := record.Canonical(m)
 	m["revoke"], m["who"] = "x", "anyone"
 	anyone, _ := record.Canonical(m)
+	// Terms of some other text, and a statement the terms do not ask for,
+	// each signed by both keys.
+	var zeros, otherIntent map[string]any
+	_ = json.Unmarshal(body, &zeros)
+	zeros["terms"].(map[string]any)["sha256"] = strings.Repeat("0", 64)
+	zeroTerms, _ := record.Canonical(zeros)
+	_ = json.Unmarshal(body, &otherIntent)
+	otherIntent["signer"].(map[string]any)["intent"] = "I agree to whatever."
+	whatever, _ := record.Canonical(otherIntent)
 
 	tests := []struct {
 		name        string
@@ -147,6 +156,8 @@ func TestVerify(t *testing.T) {
 		{"not canonical", sealBoth(t, consent.PayloadType, spaced, installerKey, unitKey), installerPub, unitPub, consent.ErrMalformed},
 		{"time with +00:00", sealBoth(t, consent.PayloadType, badTime, installerKey, unitKey), installerPub, unitPub, consent.ErrMalformed},
 		{"fails check", sealBoth(t, consent.PayloadType, anyone, installerKey, unitKey), installerPub, unitPub, consent.ErrMalformed},
+		{"terms hash of another text", sealBoth(t, consent.PayloadType, zeroTerms, installerKey, unitKey), installerPub, unitPub, consent.ErrMalformed},
+		{"another statement of intent", sealBoth(t, consent.PayloadType, whatever, installerKey, unitKey), installerPub, unitPub, consent.ErrMalformed},
 		{"not json", []byte("consent"), installerPub, unitPub, consent.ErrMalformed},
 		{"unknown envelope field", bytes.Replace(wire, []byte(`{"payloadType"`), []byte(`{"x":1,"payloadType"`), 1), installerPub, unitPub, consent.ErrMalformed},
 	}

@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/consent/notice"
 	"github.com/latchkey/latchkey/internal/record"
 )
@@ -16,12 +19,13 @@ import (
 // Courier states of a unit, as `hub units list` shows them.
 const (
 	// CourierAwaiting: the courier gate does not hold yet (no notice
-	// recorded, or the notice period still runs).
+	// recorded for the consent, or the notice period still runs).
 	CourierAwaiting = "awaiting tenant notice"
 	// CourierOn: the gate holds and an administrator enabled access.
 	CourierOn = "courier on"
 	// CourierOff: the gate holds but access was not enabled (or was
-	// disabled), or the consent was revoked.
+	// disabled); or no consent naming the unit verifies, or the consent
+	// was revoked or has expired (the gate does not hold: Allowed false).
 	CourierOff = "courier off"
 )
 
@@ -58,31 +62,40 @@ type CourierLog interface {
 type UnitCourier struct {
 	Serial string `json:"serial"`
 	Job    string `json:"job"`
-	// Consent is the newest consent record naming the unit.
+	// Consent is the consent record the gate reads: the newest one naming
+	// the unit that verifies, or, when none does, the newest one naming it.
 	Consent string `json:"consent"`
-	State   string `json:"state"` // CourierAwaiting, CourierOn or CourierOff
+	// Verified says Consent verified (consent.Verify with the signer's
+	// enrolled key and the unit's key from its pairing record).
+	Verified bool   `json:"verified"`
+	State    string `json:"state"` // CourierAwaiting, CourierOn or CourierOff
 	// Allowed is the gate's answer now; Reason says why, in plain words.
-	Allowed  bool      `json:"allowed"`
-	Reason   string    `json:"reason"`
-	NoticeBy time.Time `json:"notice_by,omitzero"`
-	GivenAt  time.Time `json:"given_at,omitzero"`
-	Revoked  bool      `json:"revoked,omitempty"`
+	Allowed   bool      `json:"allowed"`
+	Reason    string    `json:"reason"`
+	NoticeBy  time.Time `json:"notice_by,omitzero"`
+	GivenAt   time.Time `json:"given_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Revoked   bool      `json:"revoked,omitempty"`
+	Expired   bool      `json:"expired,omitempty"`
+	// Ignored says why newer consent records naming the unit were passed
+	// over (they do not verify), one line each, newest first.
+	Ignored []string `json:"ignored,omitempty"`
 	// Enabled and DecidedAt are the newest decision under this consent.
 	Enabled   bool      `json:"enabled"`
 	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
-// consentNotice is the part of a consent payload the gate reads
-// (internal/consent.Consent: notice.due, YYYY-MM-DD).
-type consentNotice struct {
-	Notice struct {
-		Due string `json:"due"`
-	} `json:"notice"`
-}
-
 // revocationOf is the part of a revocation payload the gate reads.
 type revocationOf struct {
 	Consent string `json:"consent"`
+}
+
+// pairingKey is the part of a pairing record's payload the gate reads
+// (internal/provision.PairingRecord): the unit's Ed25519 key, standard
+// base64.
+type pairingKey struct {
+	Serial  string `json:"serial"`
+	SignKey string `json:"sign_key"`
 }
 
 func body(r Record) ([]byte, error) {
@@ -93,27 +106,159 @@ func body(r Record) ([]byte, error) {
 	return env.Body()
 }
 
+// newestFirst sorts records by created_at, newest first; of two created at
+// the same time the one stored later comes first (rs is oldest first).
+func newestFirst(rs []Record) []Record {
+	out := slices.Clone(rs)
+	slices.Reverse(out)
+	slices.SortStableFunc(out, func(x, y Record) int { return y.CreatedAt.Compare(x.CreatedAt) })
+	return out
+}
+
+// unverifiedError is why a consent record does not verify, as against a
+// failure to read storage.
+type unverifiedError struct{ err error }
+
+func (e *unverifiedError) Error() string { return e.err.Error() }
+func (e *unverifiedError) Unwrap() error { return e.err }
+
+func unverified(format string, args ...any) error {
+	return &unverifiedError{fmt.Errorf(format, args...)}
+}
+
+// gateReader reads, for one CourierStatus call, what the gate trusts:
+// signers' enrolled keys and units' pairing keys, each looked up once.
+type gateReader struct {
+	a        *Admin
+	users    map[string]*User    // by key id; nil: no such user
+	pairings map[string][]Record // by job, newest first
+}
+
+// signerKey returns the enrolled, unrevoked key of the user whose key id
+// is keyID; an *unverifiedError says why there is none.
+func (g *gateReader) signerKey(ctx context.Context, keyID string) (ed25519.PublicKey, error) {
+	u, seen := g.users[keyID]
+	if !seen {
+		found, err := g.a.store.UserByKeyID(ctx, keyID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			u = &found
+		}
+		g.users[keyID] = u
+	}
+	switch {
+	case u == nil:
+		return nil, unverified("its signer's key %s is no enrolled user's", keyID)
+	case u.Revoked():
+		return nil, unverified("its signer %s (key %s) was revoked, or enrolled again, at %s", u.Name, keyID, u.RevokedAt.UTC().Format(time.RFC3339))
+	case len(u.SignKey) != ed25519.PublicKeySize:
+		return nil, unverified("its signer %s has no Ed25519 key", u.Name)
+	}
+	return ed25519.PublicKey(u.SignKey), nil
+}
+
+// unitKey returns the Ed25519 key of the unit with serial from the newest
+// stored pairing record of that serial and job; an *unverifiedError says
+// why there is none.
+func (g *gateReader) unitKey(ctx context.Context, job, serial string) (ed25519.PublicKey, error) {
+	ps, seen := g.pairings[job]
+	if !seen {
+		rs, err := g.a.store.Records(ctx, RecordFilter{Kind: string(record.KindPairing), Job: job})
+		if err != nil {
+			return nil, err
+		}
+		ps = newestFirst(rs)
+		g.pairings[job] = ps
+	}
+	i := slices.IndexFunc(ps, func(p Record) bool { return p.Unit == serial })
+	if i < 0 {
+		return nil, unverified("no pairing record of unit %s in job %s is stored", serial, job)
+	}
+	p := ps[i]
+	var pk pairingKey
+	b, err := body(p)
+	if err == nil {
+		err = json.Unmarshal(b, &pk)
+	}
+	if err != nil {
+		return nil, unverified("the pairing record %s of unit %s does not read: %v", p.ID, serial, err)
+	}
+	key, err := base64.StdEncoding.DecodeString(pk.SignKey)
+	switch {
+	case pk.Serial != serial:
+		return nil, unverified("the pairing record %s of unit %s names serial %q", p.ID, serial, pk.Serial)
+	case err != nil || len(key) != ed25519.PublicKeySize:
+		return nil, unverified("the pairing record %s of unit %s has no Ed25519 sign_key", p.ID, serial)
+	}
+	return ed25519.PublicKey(key), nil
+}
+
+// verify checks a stored consent record as the gate trusts it: signed by
+// its signer's enrolled, unrevoked key and countersigned by the unit's key
+// from the unit's pairing record (consent.Verify), for the unit and job the
+// record is filed under. An *unverifiedError says why it does not verify;
+// any other error is a failure to read storage.
+func (g *gateReader) verify(ctx context.Context, r Record) (consent.Consent, error) {
+	if len(r.KeyIDs) == 0 {
+		return consent.Consent{}, unverified("no signer's key verified at intake")
+	}
+	if r.Job == "" {
+		return consent.Consent{}, unverified("it names no job")
+	}
+	installer, err := g.signerKey(ctx, r.KeyIDs[0])
+	if err != nil {
+		return consent.Consent{}, err
+	}
+	unit, err := g.unitKey(ctx, r.Job, r.Unit)
+	if err != nil {
+		return consent.Consent{}, err
+	}
+	c, err := consent.Verify(r.Envelope, installer, unit)
+	switch {
+	case err != nil:
+		return consent.Consent{}, &unverifiedError{err}
+	case c.ID != r.ID || c.Job != r.Job || c.Unit != r.Unit || !c.CreatedAt.Equal(r.CreatedAt):
+		return consent.Consent{}, unverified("its payload (%s, job %s, unit %s) is not the record stored (%s, job %s, unit %s)",
+			c.ID, c.Job, c.Unit, r.ID, r.Job, r.Unit)
+	case c.UnitInfo.Serial != r.Unit:
+		return consent.Consent{}, unverified("unit_info.serial %q is not the unit %s", c.UnitInfo.Serial, r.Unit)
+	}
+	return c, nil
+}
+
 // CourierStatus computes each consented unit's courier state from the
-// stored records: the newest consent naming the unit gives the job and the
-// tenant notice date (notice.due, midnight UTC of that day); the notice
-// records of that job give whether a notice was recorded and when it was
-// first given; a revocation of that consent turns access off; and the
-// gate is notice.CourierAllowed at the hub's clock, the function the laptop
-// applies too. Units without a consent are not listed.
+// stored records. Units without a consent are not listed.
+//
+// The consent the gate reads is the newest consent record naming the unit
+// that verifies: signed by its signer's enrolled key (a revoked or replaced
+// key does not count) and countersigned by the unit's key from the newest
+// pairing record of that unit and job, its unit_info naming the unit
+// (consent.Verify). Consent records that do not verify are ignored; when
+// none verifies the unit's courier access is off, with the reason
+// "consent does not verify: …". The consent gives the job, the tenant
+// notice date (notice.due, midnight UTC of that day) and the expiry.
+//
+// A notice counts only when it is a notice record of that job naming that
+// consent (its "consent" field), its payload passes notice.Record.Check,
+// and it was given at or after the consent was created. A revocation of
+// the consent, or its expiry (now at or after expires_at), turns access
+// off. Otherwise the gate is notice.CourierAllowed at the hub's clock, the
+// function the laptop applies too.
 func (a *Admin) CourierStatus(ctx context.Context) ([]UnitCourier, error) {
 	now := a.now()
 	consents, err := a.store.Records(ctx, RecordFilter{Kind: string(record.KindConsent)})
 	if err != nil {
 		return nil, fmt.Errorf("courier status: %w", err)
 	}
-	newest := map[string]Record{}
-	for _, r := range consents { // oldest first: a later one wins
+	byUnit := map[string][]Record{}
+	for _, r := range consents {
 		if r.Unit == "" {
 			continue
 		}
-		if old, ok := newest[r.Unit]; !ok || !r.CreatedAt.Before(old.CreatedAt) {
-			newest[r.Unit] = r
-		}
+		byUnit[r.Unit] = append(byUnit[r.Unit], r)
 	}
 	revs, err := a.store.Records(ctx, RecordFilter{Kind: string(record.KindRevocation)})
 	if err != nil {
@@ -140,47 +285,19 @@ func (a *Admin) CourierStatus(ctx context.Context) ([]UnitCourier, error) {
 			decisions[d.Serial] = d
 		}
 	}
+	g := &gateReader{a: a, users: map[string]*User{}, pairings: map[string][]Record{}}
 	var out []UnitCourier
-	for serial, c := range newest {
-		u := UnitCourier{Serial: serial, Job: c.Job, Consent: c.ID, Revoked: revoked[c.ID]}
-		// A consent that does not read has no notice date: the gate
-		// stays closed.
-		if b, err := body(c); err == nil {
-			var cn consentNotice
-			if json.Unmarshal(b, &cn) == nil {
-				if t, err := time.Parse(time.DateOnly, cn.Notice.Due); err == nil {
-					u.NoticeBy = t
-				}
-			}
+	for serial, rs := range byUnit {
+		u, err := a.unitCourier(ctx, g, serial, newestFirst(rs), revoked, now)
+		if err != nil {
+			return nil, fmt.Errorf("courier status of %s: %w", serial, err)
 		}
-		recorded := false
-		if c.Job != "" {
-			ns, err := a.store.Records(ctx, RecordFilter{Kind: string(record.KindNotice), Job: c.Job})
-			if err != nil {
-				return nil, fmt.Errorf("courier status of %s: %w", serial, err)
-			}
-			for _, n := range ns {
-				recorded = true
-				b, err := body(n)
-				if err != nil {
-					continue
-				}
-				var nr notice.Record
-				if json.Unmarshal(b, &nr) != nil || nr.GivenAt.IsZero() {
-					continue
-				}
-				if u.GivenAt.IsZero() || nr.GivenAt.Before(u.GivenAt) {
-					u.GivenAt = nr.GivenAt
-				}
-			}
-		}
-		u.Allowed, u.Reason = notice.CourierAllowed(recorded, u.GivenAt, u.NoticeBy, now)
-		if d, ok := decisions[serial]; ok && d.Consent == c.ID {
+		if d, ok := decisions[serial]; ok && d.Consent == u.Consent && u.Verified {
 			u.Enabled, u.DecidedAt = d.Enabled, d.At
 		}
 		switch {
-		case u.Revoked:
-			u.State, u.Allowed, u.Reason = CourierOff, false, "the consent was revoked"
+		case !u.Verified || u.Revoked || u.Expired:
+			u.State, u.Allowed = CourierOff, false
 		case !u.Allowed:
 			u.State = CourierAwaiting
 		case u.Enabled:
@@ -193,6 +310,94 @@ func (a *Admin) CourierStatus(ctx context.Context) ([]UnitCourier, error) {
 	slices.SortFunc(out, func(x, y UnitCourier) int { return strings.Compare(x.Serial, y.Serial) })
 	return out, nil
 }
+
+// unitCourier is the gate of one unit whose consent records are cs, newest
+// first; State, Enabled and DecidedAt are the caller's.
+func (a *Admin) unitCourier(ctx context.Context, g *gateReader, serial string, cs []Record, revoked map[string]bool, now time.Time) (UnitCourier, error) {
+	u := UnitCourier{Serial: serial, Job: cs[0].Job, Consent: cs[0].ID}
+	var cur Record
+	var c consent.Consent
+	var whyNot error // why the newest consent does not verify
+	for i, r := range cs {
+		v, err := g.verify(ctx, r)
+		var bad *unverifiedError
+		switch {
+		case errors.As(err, &bad):
+			if i == 0 {
+				whyNot = bad
+			}
+			u.Ignored = append(u.Ignored, fmt.Sprintf("consent %s does not verify: %v", r.ID, bad))
+			continue
+		case err != nil:
+			return UnitCourier{}, err
+		}
+		cur, c, u.Verified = r, v, true
+		break
+	}
+	if !u.Verified {
+		u.Reason = fmt.Sprintf("consent does not verify: %v", whyNot)
+		return u, nil
+	}
+	u.Job, u.Consent, u.ExpiresAt = cur.Job, cur.ID, c.ExpiresAt
+	u.Revoked = revoked[cur.ID]
+	u.Expired = !now.Before(c.ExpiresAt)
+	// A notice date that does not read leaves the gate closed
+	// (CourierAllowed fails closed on a zero date).
+	if t, err := time.Parse(time.DateOnly, c.Notice.Due); err == nil {
+		u.NoticeBy = t
+	}
+	ns, err := a.store.Records(ctx, RecordFilter{Kind: string(record.KindNotice), Job: cur.Job})
+	if err != nil {
+		return UnitCourier{}, err
+	}
+	recorded, skipped := false, 0
+	for _, n := range ns {
+		nr, ok := noticeFor(n, cur.ID, c.CreatedAt)
+		if !ok {
+			skipped++
+			continue
+		}
+		recorded = true
+		if u.GivenAt.IsZero() || nr.GivenAt.Before(u.GivenAt) {
+			u.GivenAt = nr.GivenAt
+		}
+	}
+	u.Allowed, u.Reason = notice.CourierAllowed(recorded, u.GivenAt, u.NoticeBy, now)
+	switch {
+	case u.Revoked:
+		u.Reason = "the consent was revoked"
+	case u.Expired:
+		u.Reason = "the consent expired on " + stamp(c.ExpiresAt)
+	case !recorded && skipped > 0:
+		u.Reason += fmt.Sprintf(" for consent %s (%d notice record(s) of job %s name another consent, do not check, or were given before the consent was signed)",
+			cur.ID, skipped, cur.Job)
+	}
+	if len(u.Ignored) > 0 {
+		u.Reason += fmt.Sprintf("; the newer %s", u.Ignored[0])
+		if n := len(u.Ignored) - 1; n > 0 {
+			u.Reason += fmt.Sprintf(" (and %d more)", n)
+		}
+	}
+	return u, nil
+}
+
+// noticeFor reads n as a notice record of the consent with id consentID,
+// created at signed: it must name that consent, pass notice.Record.Check,
+// and have been given at or after signed.
+func noticeFor(n Record, consentID string, signed time.Time) (notice.Record, bool) {
+	b, err := body(n)
+	if err != nil {
+		return notice.Record{}, false
+	}
+	var nr notice.Record
+	if json.Unmarshal(b, &nr) != nil || nr.Consent != consentID || nr.Check() != nil || nr.GivenAt.Before(signed) {
+		return notice.Record{}, false
+	}
+	return nr, true
+}
+
+// stamp prints t in UTC to the minute.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 // courierOf returns serial's courier state (ErrNotFound when no consent
 // names it).

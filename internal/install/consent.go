@@ -19,7 +19,6 @@ import (
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/record"
 	"github.com/latchkey/latchkey/internal/store"
-	"github.com/latchkey/latchkey/internal/survey"
 )
 
 // Errors of the consent step that callers branch on.
@@ -118,7 +117,7 @@ func FactsFor(ctx context.Context, src ConsentSources, jobRef string, t ConsentT
 	if err != nil {
 		return ConsentBasis{}, err
 	}
-	if err := survey.Evaluate(sv.Survey).Err(); err != nil {
+	if err := sv.Ready(); err != nil {
 		return ConsentBasis{}, fmt.Errorf("job %s: %w: %w; see 'latchkey survey show --job %s'", short, ErrConsentNotReady, err, short)
 	}
 	p, err := src.Pairings.Paired(ctx, job.ID)
@@ -186,14 +185,7 @@ func FactsFor(ctx context.Context, src ConsentSources, jobRef string, t ConsentT
 
 // FactsOf returns the facts a consent was built from, so its terms can be
 // rendered again exactly as the signer read them (TermsOf).
-func FactsOf(c consent.Consent) consent.Facts {
-	return consent.Facts{
-		Job: c.Job, Operator: c.Operator, Installer: c.Installer, Building: c.Building, Doors: c.Doors,
-		Logging: c.Logging, Notice: c.Notice, Incentive: c.Incentive, Revoke: c.Revoke, Unit: c.UnitInfo,
-		Receipts: c.Receipts, Survey: c.Survey, TermDays: int(c.ExpiresAt.Sub(c.CreatedAt).Hours() / 24),
-		Captured: c.Captured,
-	}
-}
+func FactsOf(c consent.Consent) consent.Facts { return consent.FactsOf(c) }
 
 // TermsOf renders the terms c names from its own facts. Their hash must be
 // the one c carries, or the record and the text disagree.

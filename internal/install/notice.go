@@ -1,6 +1,7 @@
 package install
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -87,8 +88,12 @@ type NoticeConsent struct {
 	Lang     string
 	// NoticeBy is the "tenant notice by" date, as midnight UTC of that day
 	// when the row holds a date (YYYY-MM-DD); zero when it holds none.
-	NoticeBy  time.Time
-	Revoked   bool
+	NoticeBy time.Time
+	Revoked  bool
+	// SignedAt and ExpiresAt are the consent's; a notice counts only when
+	// given at or after SignedAt, and the gate closes at ExpiresAt.
+	SignedAt  time.Time
+	ExpiresAt time.Time
 	Operator  string
 	Doors     []string
 	Hours     string // the doors' hours when they all share them
@@ -98,8 +103,9 @@ type NoticeConsent struct {
 // consentPayload is the part of a consent record's payload a notice uses
 // (internal/consent.Consent).
 type consentPayload struct {
-	Operator string `json:"operator"`
-	Doors    []struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Operator  string    `json:"operator"`
+	Doors     []struct {
 		Name  string `json:"name"`
 		Hours string `json:"hours"`
 	} `json:"doors"`
@@ -130,11 +136,11 @@ func ParseNoticeBy(s string) (time.Time, error) {
 // the job has none.
 func (n *Notices) Consent(ctx context.Context, jobID string) (NoticeConsent, bool, error) {
 	var c NoticeConsent
-	var by string
+	var by, signed string
 	var revoked sql.NullString
 	var env []byte
-	err := n.st.DB().QueryRowContext(ctx, `SELECT record_id, serial, lang, notice_by, revoked_at, envelope FROM consents WHERE job = ?`, jobID).
-		Scan(&c.RecordID, &c.Serial, &c.Lang, &by, &revoked, &env)
+	err := n.st.DB().QueryRowContext(ctx, `SELECT record_id, serial, lang, notice_by, revoked_at, envelope, signed_at FROM consents WHERE job = ?`, jobID).
+		Scan(&c.RecordID, &c.Serial, &c.Lang, &by, &revoked, &env, &signed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return NoticeConsent{}, false, nil
 	}
@@ -145,6 +151,9 @@ func (n *Notices) Consent(ctx context.Context, jobID string) (NoticeConsent, boo
 	if c.NoticeBy, err = ParseNoticeBy(by); err != nil {
 		return NoticeConsent{}, false, fmt.Errorf("consent of job %s: %w", jobID, err)
 	}
+	if c.SignedAt, err = time.Parse(time.RFC3339Nano, signed); err != nil {
+		return NoticeConsent{}, false, fmt.Errorf("consent of job %s: signed_at: %w", jobID, err)
+	}
 	// The envelope is the signed record; its payload gives the facts the
 	// manager agreed to. One that does not read still leaves the date,
 	// which is all the gate needs.
@@ -152,7 +161,7 @@ func (n *Notices) Consent(ctx context.Context, jobID string) (NoticeConsent, boo
 		if body, err := e.Body(); err == nil {
 			var p consentPayload
 			if json.Unmarshal(body, &p) == nil {
-				c.Operator, c.Retention = p.Operator, p.Logging.RetentionDays
+				c.Operator, c.Retention, c.ExpiresAt = p.Operator, p.Logging.RetentionDays, p.ExpiresAt
 				same := true
 				for i, d := range p.Doors {
 					c.Doors = append(c.Doors, d.Name)
@@ -294,6 +303,7 @@ type Notice struct {
 	GivenAt    time.Time  `json:"given_at"`
 	Lang       string     `json:"lang"`
 	RecordedAt time.Time  `json:"recorded_at"`
+	Consent    string     `json:"consent"`
 }
 
 // Record signs and keeps the record of a notice given for the job: it
@@ -308,6 +318,16 @@ func (n *Notices) Record(ctx context.Context, jobRef string, g notice.Given) (No
 		return Notice{}, err
 	}
 	g.Job = job.ID
+	c, ok, err := n.Consent(ctx, job.ID)
+	switch {
+	case err != nil:
+		return Notice{}, err
+	case !ok:
+		return Notice{}, fmt.Errorf("%w: job %s has no signed consent: the notice tells tenants about it; sign it first (latchkey consent sign)", notice.ErrRecord, job.ID)
+	case c.Revoked:
+		return Notice{}, fmt.Errorf("%w: the consent of job %s was revoked", notice.ErrRecord, job.ID)
+	}
+	g.Consent = c.RecordID
 	if g.Unit == "" {
 		if g.Unit, err = n.Serial(ctx, job.ID); err != nil {
 			return Notice{}, err
@@ -323,10 +343,10 @@ func (n *Notices) Record(ctx context.Context, jobRef string, g notice.Given) (No
 	if err != nil {
 		return Notice{}, err
 	}
-	out := Notice{Record: r.ID, Job: r.Job, Unit: r.Unit, How: r.How, GivenAt: r.GivenAt, Lang: r.Lang, RecordedAt: r.CreatedAt}
+	out := Notice{Record: r.ID, Job: r.Job, Unit: r.Unit, How: r.How, GivenAt: r.GivenAt, Lang: r.Lang, RecordedAt: r.CreatedAt, Consent: r.Consent}
 	err = n.st.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO notices (record_id, job, how, given_at, lang, recorded_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			r.ID, r.Job, string(r.How), r.GivenAt.UTC().Format(time.RFC3339Nano), r.Lang, r.CreatedAt.UTC().Format(time.RFC3339Nano))
+		_, err := tx.ExecContext(ctx, `INSERT INTO notices (record_id, job, how, given_at, lang, recorded_at, consent_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.Job, string(r.How), r.GivenAt.UTC().Format(time.RFC3339Nano), r.Lang, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.Consent)
 		if err != nil {
 			return err
 		}
@@ -357,7 +377,7 @@ func (n *Notices) list(ctx context.Context, jobID string) ([]Notice, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := n.st.DB().QueryContext(ctx, `SELECT record_id, job, how, given_at, lang, recorded_at FROM notices
+	rows, err := n.st.DB().QueryContext(ctx, `SELECT record_id, job, how, given_at, lang, recorded_at, consent_id FROM notices
 		WHERE job = ? ORDER BY given_at, record_id`, jobID)
 	if err != nil {
 		return nil, n.st.Check(err)
@@ -367,7 +387,7 @@ func (n *Notices) list(ctx context.Context, jobID string) ([]Notice, error) {
 	for rows.Next() {
 		var nt Notice
 		var how, given, recorded string
-		if err := rows.Scan(&nt.Record, &nt.Job, &how, &given, &nt.Lang, &recorded); err != nil {
+		if err := rows.Scan(&nt.Record, &nt.Job, &how, &given, &nt.Lang, &recorded, &nt.Consent); err != nil {
 			return nil, n.st.Check(err)
 		}
 		nt.How, nt.Unit = notice.How(how), serial
@@ -416,14 +436,24 @@ func (n *Notices) Gate(ctx context.Context, jobRef string, now time.Time) (GateR
 	if res.Serial, err = n.Serial(ctx, job.ID); err != nil {
 		return GateResult{}, err
 	}
-	if len(ns) > 0 {
-		res.GivenAt = ns[0].GivenAt
+	// Only a notice given for this consent, at or after it was signed,
+	// tells tenants about it.
+	recorded := false
+	for _, nt := range ns {
+		if hasConsent && nt.Consent == c.RecordID && !nt.GivenAt.Before(c.SignedAt) {
+			res.GivenAt, recorded = nt.GivenAt, true
+			break
+		}
 	}
-	if hasConsent && c.Revoked {
+	switch {
+	case hasConsent && c.Revoked:
 		res.Reason = "courier access off: the consent was revoked"
 		return res, nil
+	case hasConsent && !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt):
+		res.Reason = "courier access off: the consent expired on " + c.ExpiresAt.UTC().Format(time.DateOnly)
+		return res, nil
 	}
-	res.Allowed, res.Reason = notice.CourierAllowed(len(ns) > 0, res.GivenAt, res.NoticeBy, now)
+	res.Allowed, res.Reason = notice.CourierAllowed(recorded, res.GivenAt, res.NoticeBy, now)
 	return res, nil
 }
 
@@ -494,6 +524,32 @@ func (n *Notices) SetCourier(ctx context.Context, jobRef string, u DoorUnit, on 
 	cfg, err := u.DoorConfig(ctx)
 	if err != nil {
 		return res, err
+	}
+	if on {
+		// The unit is the paired one (its key, not only its serial), and
+		// couriers get exactly the hours the manager agreed to.
+		var key []byte
+		if err := n.st.DB().QueryRowContext(ctx, `SELECT sign_key FROM pairings WHERE job = ?`, gate.Job).Scan(&key); err != nil {
+			return res, fmt.Errorf("the pairing of job %s: %w", gate.Job, err)
+		}
+		if !bytes.Equal(key, id.SignKey) {
+			return refuse(id.Serial, fmt.Errorf("%w: unit %s does not hold the key it was paired with", ErrWrongUnit, id.Serial))
+		}
+		c, _, err := n.Consent(ctx, gate.Job)
+		if err != nil {
+			return res, err
+		}
+		if c.Hours == "" && len(c.Doors) > 1 {
+			return refuse(id.Serial, fmt.Errorf("%w: the consent gives the doors different hours, and the unit keeps one schedule; ask the office", ErrCourierGate))
+		}
+		windows, err := notice.ParseHours(c.Hours)
+		if err != nil {
+			return refuse(id.Serial, fmt.Errorf("%w: %w", ErrCourierGate, err))
+		}
+		cfg.Hours = cfg.Hours[:0]
+		for _, w := range windows {
+			cfg.Hours = append(cfg.Hours, device.AccessWindow{Days: w.Days, From: w.From, To: w.To})
+		}
 	}
 	cfg.Courier = on
 	if res.Door, err = u.SetDoorConfig(ctx, cfg); err != nil {

@@ -69,7 +69,7 @@ func consentRow(t *testing.T, st *store.Store, noticeBy string, revoked bool) {
 		rev = noticeNow.Format(time.RFC3339)
 	}
 	_, err := st.DB().Exec(`INSERT INTO consents (job, record_id, serial, envelope, terms_sha256, lang, notice_by, signed_at, revoked_at)
-		VALUES ('job-1042', 'c-1', 'LK-000123', x'7b7d', '', 'en', ?, ?, ?)`, noticeBy, noticeNow.Format(time.RFC3339), rev)
+		VALUES ('job-1042', 'c-1', 'LK-000123', x'7b7d', '', 'en', ?, ?, ?)`, noticeBy, noticeNow.Add(-2*time.Hour).Format(time.RFC3339), rev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,6 @@ func TestNoticeGate(t *testing.T) {
 		say      string
 	}{
 		{"nothing", "", false, false, 0, false, "no notice recorded"},
-		{"notice, no consent", "", false, true, 0, false, "consent sets no tenant notice date"},
 		{"consent, no notice", "2026-12-01", false, false, 10 * 24 * time.Hour, false, "no notice recorded"},
 		{"before the notice date", "2026-12-01", false, true, 0, false, "runs until 2026-12-01"},
 		{"on the notice date", "2026-12-01", false, true, 5*24*time.Hour + 9*time.Hour, true, "notice period ended 2026-12-01"},
@@ -122,10 +121,15 @@ func TestNoticeGate(t *testing.T) {
 			t.Parallel()
 			ns, st, _, _, now := newNotices(t)
 			if tt.noticeBy != "" {
-				consentRow(t, st, tt.noticeBy, tt.revoked)
+				consentRow(t, st, tt.noticeBy, false)
 			}
 			if tt.notice {
 				if _, err := ns.Record(context.Background(), "job-1042", posted(t, ns, noticeNow.Add(-time.Hour))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.revoked {
+				if _, err := st.DB().Exec(`UPDATE consents SET revoked_at = ? WHERE job = 'job-1042'`, noticeNow.Format(time.RFC3339)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -138,6 +142,33 @@ func TestNoticeGate(t *testing.T) {
 				t.Errorf("Gate = %v %q, want %v saying %q", g.Allowed, g.Reason, tt.allowed, tt.say)
 			}
 		})
+	}
+}
+
+// TestNoticeNeedsItsConsent: no notice without a consent; and a notice
+// given before the consent was signed, or for another consent, does not
+// open the gate.
+func TestNoticeNeedsItsConsent(t *testing.T) {
+	t.Parallel()
+	ns, st, _, _, now := newNotices(t)
+	if _, err := ns.Record(context.Background(), "job-1042", posted(t, ns, noticeNow.Add(-time.Hour))); err == nil || !strings.Contains(err.Error(), "no signed consent") {
+		t.Fatalf("Record without a consent = %v", err)
+	}
+	consentRow(t, st, "2026-12-01", false)
+	// Given three hours ago: before the consent was signed (two hours ago).
+	if _, err := ns.Record(context.Background(), "job-1042", posted(t, ns, noticeNow.Add(-3*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	*now = noticeNow.Add(10 * 24 * time.Hour)
+	if g, err := ns.Gate(context.Background(), "job-1042", *now); err != nil || g.Allowed {
+		t.Errorf("Gate with a notice given before the consent = %v %q, %v", g.Allowed, g.Reason, err)
+	}
+	// A notice for another (earlier) consent does not count either.
+	if _, err := st.DB().Exec(`UPDATE notices SET given_at = ?, consent_id = 'c-0'`, noticeNow.Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := ns.Gate(context.Background(), "job-1042", *now); err != nil || g.Allowed {
+		t.Errorf("Gate with another consent's notice = %v %q, %v", g.Allowed, g.Reason, err)
 	}
 }
 

@@ -271,6 +271,12 @@ func (v *Surveys) ReadyToBurn(ctx context.Context, jobID string) error {
 	if err != nil {
 		return err
 	}
+	return s.Ready()
+}
+
+// Ready is the one rule for going on past the survey: its verdict is go or
+// go with conditions, or no-go with a recorded override.
+func (s Saved) Ready() error {
 	verdict := survey.Evaluate(s.Survey)
 	if verdict.Outcome == survey.NoGo && s.Override != nil {
 		return nil

@@ -11,17 +11,27 @@ import (
 )
 
 // courierState is the COURIER column of `hub units list`: the state, and
-// while awaiting tenant notice the gate's reason.
+// while the gate does not hold (awaiting tenant notice; a consent that does
+// not verify, was revoked or expired) the gate's reason.
 func courierState(c *hubsvc.UnitCourier) string {
 	switch {
 	case c == nil:
 		return "-"
-	case c.State == hubsvc.CourierAwaiting:
-		return c.State + " (" + c.Reason + ")"
-	case c.Revoked:
+	case c.State == hubsvc.CourierAwaiting, !c.Allowed:
 		return c.State + " (" + c.Reason + ")"
 	}
 	return c.State
+}
+
+// gateHint is what to do about a refused enable.
+func gateHint(u hubsvc.UnitCourier) string {
+	switch {
+	case !u.Verified:
+		return "the gate trusts only a consent signed by an enrolled installer and countersigned by the paired unit ('latchkey consent sign'), synced with its pairing record"
+	case u.Revoked, u.Expired:
+		return "courier access needs a consent in force: the installer signs a new one with 'latchkey consent sign'"
+	}
+	return "the installer records the notice for this consent with 'latchkey notice record' and syncs; then wait for the notice date"
 }
 
 // newCmdUnitCourier is `hub units courier SERIAL --enable|--disable`.
@@ -32,9 +42,12 @@ func newCmdUnitCourier(f *cmdutil.Factory) *cobra.Command {
 		Use:   "courier SERIAL --enable|--disable",
 		Short: "Set a unit's courier access on or off at the back office",
 		Long: `Enable or disable courier access on a unit. Enabling is refused (exit 1,
-with the reason) until the courier gate holds for the unit's newest consent:
-a notice record of its job is stored, the notice was given, and the
-consent's tenant notice date (notice.due) has passed. Disabling is always
+with the reason) until the courier gate holds for the unit's consent, the
+newest consent naming it that verifies (signed by its installer's enrolled,
+unrevoked key and countersigned by the unit's key from its pairing record):
+the consent is neither revoked nor expired, a notice record naming that
+consent is stored, the notice was given after the consent was signed, and
+the consent's tenant notice date (notice.due) has passed. Disabling is always
 allowed. Each decision is kept with the consent it was made under; a new
 consent for the unit needs a new decision. 'hub units list' shows the state.`,
 		Example: "  latchkey hub units courier LK-00042 --enable\n  latchkey hub units courier LK-00042 --disable --json",
@@ -56,7 +69,7 @@ consent for the unit needs a new decision. 'hub units list' shows the state.`,
 			}
 			switch {
 			case errors.Is(err, hubsvc.ErrCourierGate):
-				return cmdutil.WithHint(err, "the installer records the notice with 'latchkey notice record' and syncs; then wait for the notice date")
+				return cmdutil.WithHint(err, gateHint(u))
 			case errors.Is(err, hubsvc.ErrNotFound):
 				return cmdutil.WithHint(err, "a unit gets courier access only under a consent; see 'latchkey hub units list'")
 			case err != nil:

@@ -2,18 +2,22 @@ package notice_test
 
 // The tenant notice and the courier gate through the command line, as an
 // installer and the back office run them: the virtual unit on a pty, the
-// back office on loopback, real records. The consent is put in the laptop's
-// store by hand (its command comes with another change): a consents row and
-// a signed consent record in the outbox, as consent signing leaves them.
+// back office on loopback, real records. The consent is signed with
+// `consent sign` and countersigned by the unit; one test forges a consent
+// by hand (a consents row and a record signed by the installer alone) to
+// show the back office refuses it.
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/internal/cli"
 	noticecmd "github.com/latchkey/latchkey/internal/cli/notice"
 	"github.com/latchkey/latchkey/internal/cli/unitopt"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/consent/notice"
 	"github.com/latchkey/latchkey/internal/device"
 	"github.com/latchkey/latchkey/internal/provision"
@@ -60,8 +65,9 @@ func newBench(t *testing.T) *bench {
 	return b
 }
 
-// job creates a job for sam, pulls it, surveys it and pairs the unit; it
-// returns the job id and the unit's serial.
+// job creates a job for sam, pulls it, surveys it, pairs the unit, runs
+// its self-test and burns its keys, as an install does before the consent;
+// it returns the job id and the unit's serial.
 func (b *bench) job() (string, string) {
 	b.t.Helper()
 	id := b.office.MustHub("job", "create", "--building", "Elm Court", "--address", "12 Elm St, Springfield", "--doors", "lobby",
@@ -78,14 +84,60 @@ func (b *bench) job() (string, string) {
 	b.sam.JSON(&st, "diag", "status", "--port", b.unit.Link)
 	b.sam.MustRun("pair", "--job", id, "--port", b.unit.Link, "--confirm-label", st.Identity.Label)
 	b.sam.MustRun("install", "selftest", "--job", id, "--port", b.unit.Link)
+	b.sam.MustRun("burn", "--job", id, "--port", b.unit.Link)
 	return id, st.Identity.Serial
 }
 
-// consent leaves what signing a consent leaves: a consents row with the
-// notice date, and the signed record queued for the back office.
-func (b *bench) consent(job, serial, due string) {
+// due is a tenant notice date six days after the laptop's clock.
+func (b *bench) due() string { return b.sam.Now.UTC().AddDate(0, 0, 6).Format(time.DateOnly) }
+
+// consent has the manager sign the job's consent with `consent sign`, the
+// unit on the cable countersigning it; it returns the consent's record id.
+func (b *bench) consent(job, due string) string {
+	b.t.Helper()
+	var s struct {
+		Record   string `json:"record"`
+		NoticeBy string `json:"notice_by"`
+	}
+	b.sam.JSON(&s, "consent", "sign", "--job", job, "--port", b.unit.Link,
+		"--signer-name", "María Ortiz", "--signer-title", "Property manager", "--authority", "managing-agent",
+		"--tenant-notice-by", due, "--operator", "Parcelway Inc.", "--retention-days", "30",
+		"--revoke-contact", "call 212-555-0100", "--agree")
+	if s.Record == "" || s.NoticeBy != due {
+		b.t.Fatalf("consent sign = %+v", s)
+	}
+	return s.Record
+}
+
+// forgeConsent leaves what signing a consent leaves, made by hand: a
+// consents row with the notice date and a complete consent record queued
+// for the back office, but signed by the installer alone (no unit
+// countersigned it). It returns the record id.
+func (b *bench) forgeConsent(job, serial, due string) string {
 	b.t.Helper()
 	ctx := context.Background()
+	now := b.sam.Now.UTC().Truncate(time.Second)
+	facts := consent.Facts{
+		Job: job, Operator: "Parcelway Inc.", Installer: "sam",
+		Building:  consent.Building{Name: "Elm Court", Address: "12 Elm St, Springfield"},
+		Doors:     []consent.Door{{Name: "lobby", Hours: "Mo-Fr 08:00-20:00"}},
+		Logging:   consent.Logging{Events: []string{consent.EventDoorOpen}, RetentionDays: 30},
+		Notice:    consent.Notice{By: consent.NoticeByManager, How: []string{consent.NoticePosted}, Due: due},
+		Incentive: "none", Revoke: "call 212-555-0100",
+		Unit: consent.Unit{Serial: serial, Attestation: strings.Repeat("ab", 32),
+			Nonce: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))},
+		Receipts: []consent.Receipt{{Door: "lobby", Slot: 0, KCV: "a1b2c3"}},
+		Survey:   strings.Repeat("cd", 32), Captured: consent.Flags,
+	}
+	terms, err := consent.TermsFor(consent.CurrentVersion, "en", facts)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	c, err := consent.Build(facts, consent.Signer{Name: "María Ortiz", Title: "Property manager", Authority: consent.ManagingAgent,
+		Intent: terms.Intent, SignedAt: now.Add(-time.Minute)}, terms, now, rand.Reader)
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	f, _, _ := b.sam.Factory("")
 	defer f.Close()
 	st, err := f.Store(ctx)
@@ -96,28 +148,40 @@ func (b *bench) consent(job, serial, due string) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	now := b.sam.Now.UTC().Truncate(time.Second)
-	id := fmt.Sprintf("c0a5e47e-0000-4000-8000-%012d", now.Unix()%1e12)
-	payload := map[string]any{
-		"id": id, "created_at": now, "expires_at": now.AddDate(1, 0, 0), "job": job, "unit": serial,
-		"operator": "Parcelway Inc.",
-		"doors":    []map[string]string{{"name": "lobby", "hours": "Mo-Fr 08:00-20:00"}},
-		"logging":  map[string]any{"events": []string{"door.open"}, "retention_days": 30},
-		"notice":   map[string]any{"by": "manager", "how": []string{"posted"}, "due": due},
-	}
 	err = st.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := ob.Add(ctx, tx, record.KindConsent, payload); err != nil {
+		if _, err := ob.Add(ctx, tx, record.KindConsent, c); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO consents (job, record_id, serial, envelope, terms_sha256, lang, notice_by, signed_at)
 			SELECT job, record_id, unit, envelope, ?, 'en', ?, ? FROM outbox WHERE record_id = ?`,
-			strings.Repeat("0", 64), due, now.Format(time.RFC3339), id)
+			terms.SHA256, due, now.Format(time.RFC3339), c.ID)
 		return err
 	})
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	return c.ID
 }
+
+// hubCourier is the unit's courier state in `hub units list --json`.
+func (b *bench) hubCourier(serial string) map[string]any {
+	b.t.Helper()
+	var units []map[string]any
+	if err := json.Unmarshal([]byte(b.office.MustHub("units", "list", "--json")), &units); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, u := range units {
+		if u["serial"] == serial {
+			c, _ := u["courier"].(map[string]any)
+			return c
+		}
+	}
+	b.t.Fatalf("hub units list has no %s", serial)
+	return nil
+}
+
+// setClock sets the laptop's and the back office's clocks.
+func (b *bench) setClock(t time.Time) { b.sam.Now, b.office.Admin.Now = t, t }
 
 // run runs a command line on m with `notice` in the tree, as cli.Run does
 // once the root registers it.
@@ -185,8 +249,8 @@ func (b *bench) doorConfig() device.DoorConfig {
 
 func TestNoticePrint(t *testing.T) {
 	b := newBench(t)
-	job, serial := b.job()
-	b.consent(job, serial, "2026-12-01")
+	job, _ := b.job()
+	b.consent(job, b.due())
 
 	// Without a contact, print names the flags to give.
 	if r := run(b.sam, "notice", "print", "--job", job); r.Code != 1 || !strings.Contains(r.Stderr, "--contact-name") || !strings.Contains(r.Stderr, "--policy-url") {
@@ -223,6 +287,7 @@ func TestNoticePrint(t *testing.T) {
 func TestNoticeRecordValidation(t *testing.T) {
 	b := newBench(t)
 	job, _ := b.job()
+	b.consent(job, b.due())
 	tests := []struct {
 		name string
 		args []string
@@ -235,7 +300,7 @@ func TestNoticeRecordValidation(t *testing.T) {
 		{"unknown way", []string{"--how", "told", "--given-at", "1h"}, 2, "posted, mailed or emailed"},
 		{"no time", []string{"--how", "mailed", "--recipients", "3"}, 2, "--given-at"},
 		{"bad time", []string{"--how", "mailed", "--recipients", "3", "--given-at", "soon"}, 2, "not a time"},
-		{"given tomorrow", []string{"--how", "mailed", "--recipients", "3", "--given-at", clitest.DefaultNow.Add(24 * time.Hour).Format(time.RFC3339)}, 1, "after now"},
+		{"given tomorrow", []string{"--how", "mailed", "--recipients", "3", "--given-at", b.sam.Now.Add(24 * time.Hour).Format(time.RFC3339)}, 1, "after now"},
 		{"photo not a photo", []string{"--how", "posted", "--given-at", "1h", "--where", "lobby", "--photo", "notice_test.go"}, 1, "not a photo"},
 	}
 	for _, tt := range tests {
@@ -263,21 +328,6 @@ func TestCourierGate(t *testing.T) {
 	b := newBench(t)
 	job, serial := b.job()
 	port := []string{"--port", b.unit.Link}
-	hubUnit := func() map[string]any {
-		t.Helper()
-		var units []map[string]any
-		if err := json.Unmarshal([]byte(b.office.MustHub("units", "list", "--json")), &units); err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range units {
-			if u["serial"] == serial {
-				c, _ := u["courier"].(map[string]any)
-				return c
-			}
-		}
-		t.Fatalf("hub units list has no %s", serial)
-		return nil
-	}
 	on := func() clitest.Result {
 		return b.sam.Run(append([]string{"unit", "courier", "on", "--job", job}, port...)...)
 	}
@@ -286,38 +336,56 @@ func TestCourierGate(t *testing.T) {
 	if r := on(); r.Code != 1 || !strings.Contains(r.Stderr, "no notice recorded") {
 		t.Errorf("courier on with no notice = %d %q", r.Code, r.Stderr)
 	}
-	b.consent(job, serial, "2026-12-01") // six days after the machine's clock
+	signed := b.sam.Now
+	b.setClock(signed)
+	due := b.due() // six days after the consent
+	id := b.consent(job, due)
 	if r := on(); r.Code != 1 || !strings.Contains(r.Stderr, "no notice recorded") {
 		t.Errorf("courier on with a consent but no notice = %d %q", r.Code, r.Stderr)
 	}
 	b.sam.MustRun("sync")
-	if c := hubUnit(); c["state"] != "awaiting tenant notice" || !strings.Contains(fmt.Sprint(c["reason"]), "no notice recorded") {
+	if c := b.hubCourier(serial); c["consent"] != id || c["verified"] != true || c["state"] != "awaiting tenant notice" ||
+		!strings.Contains(fmt.Sprint(c["reason"]), "no notice recorded") {
 		t.Errorf("hub courier before the notice = %v", c)
 	}
 	if r := b.office.Hub("units", "courier", serial, "--enable"); r.Code != 1 || !strings.Contains(r.Stderr, "no notice recorded") {
 		t.Errorf("hub enable before the notice = %d %q", r.Code, r.Stderr)
 	}
 
+	// Three hours on, the notice was posted an hour after the signing.
+	b.setClock(signed.Add(3 * time.Hour))
 	r := mustRun(t, b.sam, with("notice", "record", "--job", job, "--how", "posted", "--given-at", "2h",
 		"--photo", photo(t), "--where", "lobby notice board")...)
-	if !strings.Contains(r.Stderr, "tenant notice period runs until 2026-12-01") {
+	if !strings.Contains(r.Stderr, "tenant notice period runs until "+due) {
 		t.Errorf("notice record = %q %q", r.Stdout, r.Stderr)
 	}
+	var list struct {
+		Notices []struct {
+			Consent string `json:"consent"`
+		} `json:"notices"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, b.sam, "notice", "list", "--job", job, "--json").Stdout), &list); err != nil ||
+		len(list.Notices) != 1 || list.Notices[0].Consent != id {
+		t.Errorf("notice list = %+v (%v), want one notice of consent %s", list, err, id)
+	}
 	// Before the notice date.
-	if r := on(); r.Code != 1 || !strings.Contains(r.Stderr, "tenant notice period runs until 2026-12-01") {
+	if r := on(); r.Code != 1 || !strings.Contains(r.Stderr, "tenant notice period runs until "+due) {
 		t.Errorf("courier on before the notice date = %d %q", r.Code, r.Stderr)
 	}
 	if c := b.doorConfig(); c.Courier {
 		t.Fatal("the unit lets couriers in before the notice date")
 	}
 	b.sam.MustRun("sync")
-	if c := hubUnit(); c["state"] != "awaiting tenant notice" || !strings.Contains(fmt.Sprint(c["reason"]), "runs until 2026-12-01") {
+	if c := b.hubCourier(serial); c["state"] != "awaiting tenant notice" || !strings.Contains(fmt.Sprint(c["reason"]), "runs until "+due) {
 		t.Errorf("hub courier in the notice period = %v", c)
 	}
 
 	// After the notice date, on both sides.
-	b.sam.Now = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	b.office.Admin.Now = b.sam.Now
+	dueAt, err := time.Parse(time.DateOnly, due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.setClock(dueAt.Add(9 * time.Hour))
 	before := b.doorConfig()
 	r = b.sam.MustRun(append([]string{"unit", "courier", "on", "--job", job}, port...)...)
 	if !strings.Contains(r.Stdout, "courier access on on unit "+serial) {
@@ -327,11 +395,15 @@ func TestCourierGate(t *testing.T) {
 	if !after.Courier || after.PulseMS != before.PulseMS || after.Mode != before.Mode || after.TZ != before.TZ {
 		t.Errorf("door configuration %+v after courier on, was %+v", after, before)
 	}
-	if c := hubUnit(); c["state"] != "courier off" || c["allowed"] != true {
+	// Couriers get the consent's hours (Mo-Fr 08:00-20:00), not all day.
+	if want := []device.AccessWindow{{Days: 0x1f, From: 8 * 60, To: 20 * 60}}; !reflect.DeepEqual(after.Hours, want) {
+		t.Errorf("door hours after courier on = %+v, want the consent's %+v", after.Hours, want)
+	}
+	if c := b.hubCourier(serial); c["state"] != "courier off" || c["allowed"] != true {
 		t.Errorf("hub courier after the notice date = %v", c)
 	}
 	b.office.MustHub("units", "courier", serial, "--enable")
-	if c := hubUnit(); c["state"] != "courier on" {
+	if c := b.hubCourier(serial); c["state"] != "courier on" {
 		t.Errorf("hub courier after enable = %v", c)
 	}
 	if out := b.office.MustHub("units", "list"); !strings.Contains(out, "courier on") {
@@ -348,5 +420,44 @@ func TestCourierGate(t *testing.T) {
 		if !strings.Contains(j, want) {
 			t.Errorf("journal lacks %s:\n%s", want, j)
 		}
+	}
+}
+
+// TestHubRefusesForgedConsent: a consent record queued by hand, signed by
+// the installer alone, with a notice recorded for it and its notice date
+// passed, does not open the back office's courier gate: no unit
+// countersigned it.
+func TestHubRefusesForgedConsent(t *testing.T) {
+	b := newBench(t)
+	job, serial := b.job()
+	signed := b.sam.Now
+	b.setClock(signed)
+	due := b.due()
+	id := b.forgeConsent(job, serial, due)
+	b.setClock(signed.Add(3 * time.Hour))
+	mustRun(t, b.sam, with("notice", "record", "--job", job, "--how", "posted", "--given-at", "2h",
+		"--photo", photo(t), "--where", "lobby notice board")...)
+	b.sam.MustRun("sync")
+	dueAt, err := time.Parse(time.DateOnly, due)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.setClock(dueAt.Add(9 * time.Hour))
+
+	c := b.hubCourier(serial)
+	reason := fmt.Sprint(c["reason"])
+	if c["consent"] != id || c["verified"] != false || c["allowed"] != false || c["state"] != "courier off" ||
+		!strings.HasPrefix(reason, "consent does not verify: ") || !strings.Contains(reason, "not signed by both the installer and the unit") {
+		t.Errorf("hub courier of a consent signed by the installer alone = %v", c)
+	}
+	if out := b.office.MustHub("units", "list"); !strings.Contains(out, "consent does not verify") {
+		t.Errorf("hub units list does not say why:\n%s", out)
+	}
+	r := b.office.Hub("units", "courier", serial, "--enable")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "consent does not verify") || !strings.Contains(r.Stderr, "countersigned by the paired unit") {
+		t.Errorf("hub enable under a forged consent = %d %q", r.Code, r.Stderr)
+	}
+	if c := b.hubCourier(serial); c["state"] == "courier on" || c["enabled"] == true {
+		t.Errorf("hub courier after a refused enable = %v", c)
 	}
 }
