@@ -19,6 +19,9 @@ import (
 // ErrNoSurvey: the job has no survey yet.
 var ErrNoSurvey = errors.New("the job has no survey yet")
 
+// ErrSurveyLocked: a consent in force names the survey, so it cannot change.
+var ErrSurveyLocked = errors.New("the survey is part of a signed consent")
+
 // Queue puts a signed record in the outbox inside a transaction.
 type Queue interface {
 	Add(ctx context.Context, tx *sql.Tx, kind record.Kind, payload any) (outbox.Entry, error)
@@ -101,6 +104,16 @@ func (v *Surveys) Save(ctx context.Context, jobRef string, s survey.Survey) (Sav
 	}
 	s.Job = job.ID
 	s.UpdatedAt = v.now().UTC()
+	// The consent names the survey it was signed on: changing the survey
+	// under a consent in force would make the two disagree.
+	var consentID string
+	err = v.st.DB().QueryRowContext(ctx, `SELECT record_id FROM consents WHERE job = ? AND revoked_at IS NULL`, job.ID).Scan(&consentID)
+	switch {
+	case err == nil:
+		return Saved{}, fmt.Errorf("%w: job %s has a signed consent (%s) naming this survey; revoke it first (latchkey consent revoke) to change the survey", ErrSurveyLocked, job.ID, consentID)
+	case !errors.Is(err, sql.ErrNoRows):
+		return Saved{}, v.st.Check(err)
+	}
 	if s.Signal == nil {
 		// A survey written or edited after pairing takes the signal the
 		// unit measured.

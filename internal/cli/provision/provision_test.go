@@ -521,6 +521,9 @@ func TestSurveyOverrideAndPhotos(t *testing.T) {
 	if r := b.sam.MustRun("burn", "--job", job, "--port", u.Link); !strings.Contains(r.Stdout, "burned") {
 		t.Errorf("burn after the override = %q", r.Stdout)
 	}
+	if r := b.sam.Run("survey", "edit", "--job", job, "--from", file); r.Code != 1 || !strings.Contains(r.Stderr, "revoke it first") {
+		t.Errorf("survey edit under a signed consent = %d %q", r.Code, r.Stderr)
+	}
 	if r := b.sam.MustRun("install", "status", "--job", job); !strings.Contains(r.Stdout, "overridden") {
 		t.Errorf("install status does not show the override:\n%s", r.Stdout)
 	}
