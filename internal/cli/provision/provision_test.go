@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/hub"
 	"github.com/latchkey/latchkey/internal/provision"
@@ -521,6 +522,11 @@ func TestSurveyOverrideAndPhotos(t *testing.T) {
 	if r := b.sam.MustRun("burn", "--job", job, "--port", u.Link); !strings.Contains(r.Stdout, "burned") {
 		t.Errorf("burn after the override = %q", r.Stdout)
 	}
+	// The override carries through to the consent.
+	b.sam.MustRun("install", "selftest", "--job", job, "--port", u.Link)
+	b.sam.MustRun("consent", "sign", "--job", job, "--port", u.Link, "--signer-name", "Ana Ruiz", "--signer-title", "Property manager",
+		"--authority", "managing-agent", "--tenant-notice-by", time.Now().AddDate(0, 0, 14).Format("2006-01-02"), "--agree",
+		"--operator", "Parcelway Inc.", "--revoke-contact", "call 212-555-0100")
 	if r := b.sam.Run("survey", "edit", "--job", job, "--from", file); r.Code != 1 || !strings.Contains(r.Stderr, "revoke it first") {
 		t.Errorf("survey edit under a signed consent = %d %q", r.Code, r.Stderr)
 	}
