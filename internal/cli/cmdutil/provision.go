@@ -5,7 +5,10 @@ import (
 	"path/filepath"
 
 	"github.com/latchkey/latchkey/internal/install"
+	"github.com/latchkey/latchkey/internal/journal"
+	"github.com/latchkey/latchkey/internal/outbox"
 	"github.com/latchkey/latchkey/internal/provision"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // TrustStore is where the trusted manufacturer roots are kept: the trust/
@@ -57,40 +60,46 @@ func (f *Factory) Provision(ctx context.Context) (*provision.Service, error) {
 	}, nil
 }
 
-// Surveys returns the jobs' building surveys over the local store.
-func (f *Factory) Surveys(ctx context.Context) (*install.Surveys, error) {
+// Recording is what every step of an install writes with: the local
+// store, the outbox its signed records go to, and the journal.
+type Recording struct {
+	Store   *store.Store
+	Outbox  *outbox.Outbox
+	Journal *journal.Journal
+}
+
+// Recording opens the store, outbox and journal once for a command.
+func (f *Factory) Recording(ctx context.Context) (Recording, error) {
 	st, err := f.Store(ctx)
 	if err != nil {
-		return nil, err
+		return Recording{}, err
 	}
 	ob, err := f.Outbox(ctx)
 	if err != nil {
-		return nil, err
+		return Recording{}, err
 	}
 	j, err := f.Journal(ctx)
 	if err != nil {
+		return Recording{}, err
+	}
+	return Recording{Store: st, Outbox: ob, Journal: j}, nil
+}
+
+// Surveys returns the jobs' building surveys over the local store.
+func (f *Factory) Surveys(ctx context.Context) (*install.Surveys, error) {
+	r, err := f.Recording(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return install.NewSurveys(st, install.NewJobs(st, f.Now), ob, j, f.Now), nil
+	return install.NewSurveys(r.Store, install.NewJobs(r.Store, f.Now), r.Outbox, r.Journal, f.Now), nil
 }
 
 // Session returns the install sessions over the local store.
 func (f *Factory) Session(ctx context.Context) (*install.Session, error) {
-	sv, err := f.Surveys(ctx)
+	r, err := f.Recording(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ob, err := f.Outbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	j, err := f.Journal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return install.NewSession(install.NewJobs(st, f.Now), sv, ob, j, f.Now), nil
+	jobs := install.NewJobs(r.Store, f.Now)
+	return install.NewSession(jobs, install.NewSurveys(r.Store, jobs, r.Outbox, r.Journal, f.Now), r.Outbox, r.Journal, f.Now), nil
 }

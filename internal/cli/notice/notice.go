@@ -37,19 +37,11 @@ notice is recorded and the consent's notice date has passed: see
 // notices opens the job's notices over the local store, with the outbox and
 // journal for recording.
 func notices(ctx context.Context, f *cmdutil.Factory) (*install.Notices, error) {
-	st, err := f.Store(ctx)
+	r, err := f.Recording(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ob, err := f.Outbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	j, err := f.Journal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return install.NewNotices(st, install.NewJobs(st, f.Now), ob, j, f.Now, f.Rand), nil
+	return install.NewNotices(r.Store, install.NewJobs(r.Store, f.Now), r.Outbox, r.Journal, f.Now, f.Rand), nil
 }
 
 // jobHint adds what to do to a job that is not there.
