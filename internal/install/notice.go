@@ -459,6 +459,7 @@ func (n *Notices) Gate(ctx context.Context, jobRef string, now time.Time) (GateR
 
 // Journal actions of the courier switch.
 const (
+	ActionCourierSetting = "unit.courier_setting"
 	ActionCourierOn      = "unit.courier_on"
 	ActionCourierOff     = "unit.courier_off"
 	ActionCourierRefused = "unit.courier_refused"
@@ -552,6 +553,16 @@ func (n *Notices) SetCourier(ctx context.Context, jobRef string, u DoorUnit, on 
 		}
 	}
 	cfg.Courier = on
+	// Journalled before the unit is written: a crash in between still
+	// leaves the journal saying couriers may have been let in.
+	err = n.st.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := n.journal.Append(ctx, tx, journal.Entry{Action: ActionCourierSetting, Job: gate.Job, Unit: id.Serial, Outcome: journal.OK,
+			Detail: fmt.Sprintf("writing courier %v to the unit", on)})
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("journal courier access of unit %s: %w", id.Serial, err)
+	}
 	if res.Door, err = u.SetDoorConfig(ctx, cfg); err != nil {
 		return res, err
 	}

@@ -161,6 +161,10 @@ func revokeRun(ctx context.Context, f *cmdutil.Factory, o *RevokeOptions) error 
 			fmt.Fprintf(f.IO.ErrOut, "unit %s decommissioned: %d key slots wiped; its record is queued\n", d.Serial, d.Wiped)
 		}
 	}
+	if !o.Decommission && !f.Global.JSON {
+		// The unit does not hear of the revocation by itself.
+		fmt.Fprintf(f.IO.ErrOut, "the unit keeps its door configuration: if couriers were let in, turn it off at the unit: latchkey unit courier off --job %s\n", shortID(job.ID))
+	}
 	if f.Global.JSON {
 		return cmdutil.WriteJSON(f.IO.Out, res)
 	}
