@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 
 	"github.com/latchkey/latchkey/internal/install"
@@ -102,4 +103,28 @@ func (f *Factory) Session(ctx context.Context) (*install.Session, error) {
 	}
 	jobs := install.NewJobs(r.Store, f.Now)
 	return install.NewSession(jobs, install.NewSurveys(r.Store, jobs, r.Outbox, r.Journal, f.Now), r.Outbox, r.Journal, f.Now), nil
+}
+
+// Job finds a pulled job by its id or a unique prefix, as --job names it:
+// a usage error when none was named, and what to do next when it is not
+// there.
+func (f *Factory) Job(ctx context.Context, ref string) (install.Job, error) {
+	if ref == "" {
+		return install.Job{}, Usagef("--job is required (see 'latchkey jobs list')")
+	}
+	js, err := f.Jobs(ctx)
+	if err != nil {
+		return install.Job{}, err
+	}
+	j, err := js.Get(ctx, ref)
+	return j, JobHint(err)
+}
+
+// JobHint says what to do about a job that is not there (or a prefix that
+// names several); other errors pass through.
+func JobHint(err error) error {
+	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
+		return WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
+	}
+	return err
 }

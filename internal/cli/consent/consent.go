@@ -44,21 +44,6 @@ How to check a consent without latchkey: docs/consent.md.`,
 	return cmd
 }
 
-// resolveJob turns a job reference (id or prefix) into the job.
-func resolveJob(ctx context.Context, f *cmdutil.Factory, ref string) (install.Job, error) {
-	if ref == "" {
-		return install.Job{}, cmdutil.Usagef("--job is required (see 'latchkey jobs list')")
-	}
-	js, err := f.Jobs(ctx)
-	if err != nil {
-		return install.Job{}, err
-	}
-	j, err := js.Get(ctx, ref)
-	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
-		return install.Job{}, cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
-	}
-	return j, err
-}
 
 // storedConsent returns the job's consent, with a hint when there is none.
 func storedConsent(ctx context.Context, f *cmdutil.Factory, jobID string) (*install.Consents, install.StoredConsent, error) {

@@ -59,7 +59,7 @@ func exportRun(ctx context.Context, f *cmdutil.Factory, o *ExportOptions) error 
 	if o.Output == "" && o.Format == "pdf" && f.IO.OutTTY {
 		return cmdutil.Usagef("not writing a PDF to the terminal: give -o FILE")
 	}
-	job, err := resolveJob(ctx, f, o.Job)
+	job, err := f.Job(ctx, o.Job)
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func revokeRun(ctx context.Context, f *cmdutil.Factory, o *RevokeOptions) error 
 	if !o.Yes && !f.IO.CanPrompt() {
 		return cmdutil.Usagef("not revoking without --yes (no terminal to ask on): couriers lose access to the building")
 	}
-	job, err := resolveJob(ctx, f, o.Job)
+	job, err := f.Job(ctx, o.Job)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ in force, expired or revoked.`,
 }
 
 func showRun(ctx context.Context, f *cmdutil.Factory, o *ShowOptions) error {
-	job, err := resolveJob(ctx, f, o.Job)
+	job, err := f.Job(ctx, o.Job)
 	if err != nil {
 		return err
 	}

@@ -160,7 +160,7 @@ func signRun(ctx context.Context, f *cmdutil.Factory, o *SignOptions) error {
 		return cmdutil.Usagef("--tenant-notice-by %q: want a date YYYY-MM-DD", o.NoticeDue)
 	}
 
-	job, err := resolveJob(ctx, f, o.Job)
+	job, err := f.Job(ctx, o.Job)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ package install
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -62,7 +61,7 @@ func newCmdStatus(f *cmdutil.Factory) *cobra.Command {
 			}
 			st, err := s.Status(cmd.Context(), jobRef)
 			if err != nil {
-				return hint(err)
+				return cmdutil.JobHint(err)
 			}
 			if f.Global.JSON {
 				return cmdutil.WriteJSON(f.IO.Out, st)
@@ -84,12 +83,6 @@ func newCmdStatus(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func hint(err error) error {
-	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
-		return cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
-	}
-	return err
-}
 
 func newCmdSelfTest(f *cmdutil.Factory) *cobra.Command {
 	var jobRef string
@@ -115,7 +108,7 @@ test blocks the install until it passes.`,
 			}
 			st, err := s.Status(ctx, jobRef)
 			if err != nil {
-				return hint(err)
+				return cmdutil.JobHint(err)
 			}
 			if st.Serial == "" {
 				return fmt.Errorf("job %s: %w: pair its unit first (latchkey pair --job %s)", st.Job, install.ErrNotReady, jobRef)
@@ -191,7 +184,7 @@ run 'latchkey sync' to send it.`,
 			}
 			id, err := s.Finish(cmd.Context(), jobRef)
 			if err != nil {
-				return hint(err)
+				return cmdutil.JobHint(err)
 			}
 			if f.Global.JSON {
 				return cmdutil.WriteJSON(f.IO.Out, map[string]string{"report": id})

@@ -166,11 +166,8 @@ characters of the job id. The door keys stay sealed.`,
 				return err
 			}
 			j, err := js.Get(cmd.Context(), args[0])
-			if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
-				return cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new ones")
-			}
 			if err != nil {
-				return err
+				return cmdutil.JobHint(err)
 			}
 			if f.Global.JSON {
 				return cmdutil.WriteJSON(f.IO.Out, j)

@@ -52,7 +52,7 @@ func listRun(ctx context.Context, f *cmdutil.Factory, opts *ListOptions) error {
 	}
 	list, err := ns.List(ctx, opts.Job)
 	if err != nil {
-		return jobHint(err)
+		return cmdutil.JobHint(err)
 	}
 	gate, err := ns.Gate(ctx, opts.Job, f.Now())
 	if err != nil {

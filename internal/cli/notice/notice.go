@@ -44,13 +44,6 @@ func notices(ctx context.Context, f *cmdutil.Factory) (*install.Notices, error) 
 	return install.NewNotices(r.Store, install.NewJobs(r.Store, f.Now), r.Outbox, r.Journal, f.Now, f.Rand), nil
 }
 
-// jobHint adds what to do to a job that is not there.
-func jobHint(err error) error {
-	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
-		return cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
-	}
-	return err
-}
 
 // setting returns a flag's value when it was given, else the config key's
 // (flag > LATCHKEY_* > config file). A key this build does not register

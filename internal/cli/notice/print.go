@@ -116,7 +116,7 @@ func (ff *factFlags) facts(ctx context.Context, f *cmdutil.Factory, ns *install.
 	}
 	facts, err := ns.Facts(ctx, job, in)
 	if err != nil {
-		return notice.Facts{}, jobHint(err)
+		return notice.Facts{}, cmdutil.JobHint(err)
 	}
 	return facts, nil
 }

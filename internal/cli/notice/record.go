@@ -131,7 +131,7 @@ func recordRun(ctx context.Context, f *cmdutil.Factory, opts *RecordOptions) err
 	}
 	n, err := ns.Record(ctx, opts.Job, g)
 	if err != nil {
-		return jobHint(err)
+		return cmdutil.JobHint(err)
 	}
 	if f.Global.JSON {
 		return cmdutil.WriteJSON(f.IO.Out, n)

@@ -21,21 +21,8 @@ import (
 
 // resolveJob turns a job reference (id or prefix) into the job's id.
 func resolveJob(ctx context.Context, f *cmdutil.Factory, ref string) (string, error) {
-	if ref == "" {
-		return "", cmdutil.Usagef("--job is required (see 'latchkey jobs list')")
-	}
-	js, err := f.Jobs(ctx)
-	if err != nil {
-		return "", err
-	}
-	j, err := js.Get(ctx, ref)
-	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
-		return "", cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
-	}
-	if err != nil {
-		return "", err
-	}
-	return j.ID, nil
+	j, err := f.Job(ctx, ref)
+	return j.ID, err
 }
 
 // normLabel compares label codes as people type them.

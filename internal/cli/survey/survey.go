@@ -56,13 +56,9 @@ named as the job names them.`,
 				_, err := f.IO.Out.Write(survey.Template())
 				return err
 			}
-			js, err := f.Jobs(cmd.Context())
+			j, err := f.Job(cmd.Context(), jobRef)
 			if err != nil {
 				return err
-			}
-			j, err := js.Get(cmd.Context(), jobRef)
-			if err != nil {
-				return cmdutil.WithHint(err, "see 'latchkey jobs list'")
 			}
 			b, err := survey.TemplateFor(j.ID, j.Doors)
 			if err != nil {
@@ -115,11 +111,7 @@ door of the job; then run the rules and show the verdict. Nothing is saved.`,
 			}
 			var doors []string
 			if jobRef != "" {
-				js, err := f.Jobs(cmd.Context())
-				if err != nil {
-					return err
-				}
-				j, err := js.Get(cmd.Context(), jobRef)
+				j, err := f.Job(cmd.Context(), jobRef)
 				if err != nil {
 					return err
 				}
@@ -173,13 +165,9 @@ paired unit measured is kept unless the file gives one.`
 			if err != nil {
 				return err
 			}
-			js, err := f.Jobs(cmd.Context())
+			j, err := f.Job(cmd.Context(), jobRef)
 			if err != nil {
 				return err
-			}
-			j, err := js.Get(cmd.Context(), jobRef)
-			if err != nil {
-				return cmdutil.WithHint(err, "see 'latchkey jobs list'")
 			}
 			_, getErr := sv.Get(cmd.Context(), j.ID)
 			switch {
@@ -241,13 +229,9 @@ again clears the override.`,
 			if jobRef == "" || strings.TrimSpace(reason) == "" {
 				return cmdutil.Usagef("--job and --reason are required")
 			}
-			js, err := f.Jobs(cmd.Context())
+			j, err := f.Job(cmd.Context(), jobRef)
 			if err != nil {
 				return err
-			}
-			j, err := js.Get(cmd.Context(), jobRef)
-			if err != nil {
-				return cmdutil.WithHint(err, "see 'latchkey jobs list'")
 			}
 			sv, err := f.Surveys(cmd.Context())
 			if err != nil {
@@ -281,16 +265,9 @@ func newCmdShow(f *cmdutil.Factory) *cobra.Command {
 		Example: "  latchkey survey show --job 7Q2M\n  latchkey survey show --job 7Q2M --format yaml > elm-court.yaml",
 		Args:    cmdutil.NoArgs("give the job with --job"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if jobRef == "" {
-				return cmdutil.Usagef("--job is required")
-			}
-			js, err := f.Jobs(cmd.Context())
+			j, err := f.Job(cmd.Context(), jobRef)
 			if err != nil {
 				return err
-			}
-			j, err := js.Get(cmd.Context(), jobRef)
-			if err != nil {
-				return cmdutil.WithHint(err, "see 'latchkey jobs list'")
 			}
 			sv, err := f.Surveys(cmd.Context())
 			if err != nil {

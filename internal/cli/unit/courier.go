@@ -71,7 +71,7 @@ func courierRun(ctx context.Context, f *cmdutil.Factory, opts *CourierOptions) e
 		// unit; SetCourier asks again and journals the refusal.
 		gate, err := ns.Gate(ctx, opts.Job, f.Now())
 		if err != nil {
-			return jobHint(err)
+			return cmdutil.JobHint(err)
 		}
 		if !gate.Allowed {
 			_, err := ns.SetCourier(ctx, opts.Job, nil, true)
@@ -90,7 +90,7 @@ func courierRun(ctx context.Context, f *cmdutil.Factory, opts *CourierOptions) e
 	case errors.Is(err, install.ErrWrongUnit):
 		return cmdutil.WithHint(err, "connect the job's unit, or name its port with --port")
 	case err != nil:
-		return jobHint(err)
+		return cmdutil.JobHint(err)
 	}
 	if f.Global.JSON {
 		return cmdutil.WriteJSON(f.IO.Out, res)
@@ -106,9 +106,3 @@ func courierRun(ctx context.Context, f *cmdutil.Factory, opts *CourierOptions) e
 	return nil
 }
 
-func jobHint(err error) error {
-	if errors.Is(err, install.ErrJobNotFound) || errors.Is(err, install.ErrAmbiguous) {
-		return cmdutil.WithHint(err, "see 'latchkey jobs list', or 'latchkey jobs pull' for new jobs")
-	}
-	return err
-}
