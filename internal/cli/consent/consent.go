@@ -44,7 +44,6 @@ How to check a consent without latchkey: docs/consent.md.`,
 	return cmd
 }
 
-
 // storedConsent returns the job's consent, with a hint when there is none.
 func storedConsent(ctx context.Context, f *cmdutil.Factory, jobID string) (*install.Consents, install.StoredConsent, error) {
 	cs, err := f.Consents(ctx)

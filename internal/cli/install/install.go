@@ -83,7 +83,6 @@ func newCmdStatus(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-
 func newCmdSelfTest(f *cmdutil.Factory) *cobra.Command {
 	var jobRef string
 	var relay bool

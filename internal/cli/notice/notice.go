@@ -44,7 +44,6 @@ func notices(ctx context.Context, f *cmdutil.Factory) (*install.Notices, error) 
 	return install.NewNotices(r.Store, install.NewJobs(r.Store, f.Now), r.Outbox, r.Journal, f.Now, f.Rand), nil
 }
 
-
 // setting returns a flag's value when it was given, else the config key's
 // (flag > LATCHKEY_* > config file). A key this build does not register
 // counts as unset.

@@ -105,4 +105,3 @@ func courierRun(ctx context.Context, f *cmdutil.Factory, opts *CourierOptions) e
 	}
 	return nil
 }
-
