@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	configcmd "github.com/latchkey/latchkey/internal/cli/config"
 	consentcmd "github.com/latchkey/latchkey/internal/cli/consent"
+	democmd "github.com/latchkey/latchkey/internal/cli/demo"
 	diagcmd "github.com/latchkey/latchkey/internal/cli/diag"
 	fwcmd "github.com/latchkey/latchkey/internal/cli/fw"
 	hubcmd "github.com/latchkey/latchkey/internal/cli/hub"
@@ -97,6 +98,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		installcmd.NewCmdInstall(f),
 		noticecmd.NewCmdNotice(f),
 		consentcmd.NewCmdConsent(f),
+		democmd.NewCmdDemo(f),
 	)
 	groupByRole(root)
 	groupCommands(root)
@@ -109,7 +111,7 @@ func groupByRole(root *cobra.Command) {
 		id, title string
 		cmds      []string
 	}{
-		{"install", "Installing a unit:", []string{"jobs", "survey", "trust", "pair", "install", "burn", "consent", "notice", "unit"}},
+		{"install", "Installing a unit:", []string{"demo", "jobs", "survey", "trust", "pair", "install", "burn", "consent", "notice", "unit"}},
 		{"records", "Records and the back office:", []string{"sync", "outbox", "journal", "login", "logout", "identity"}},
 		{"sales", "Sales:", []string{"visit"}},
 		{"support", "Support:", []string{"ports", "diag", "fw", "sim"}},

@@ -106,6 +106,15 @@ func Translate(group uint16, rc int) smp.MgmtErr {
 }
 
 // Errors of the client side, for errors.Is.
+// The link's errors, for callers above the transport (the screens) that
+// branch on them without importing it.
+var (
+	// ErrDisconnected: the cable was pulled or the port went away.
+	ErrDisconnected = smp.ErrDisconnected
+	// ErrTimeout: the unit did not answer in time.
+	ErrTimeout = smp.ErrTimeout
+)
+
 var (
 	// ErrProtocol marks an answer that does not follow docs/protocol.md:
 	// undecodable CBOR, a missing member, a value out of range.

@@ -27,6 +27,10 @@ type HintError struct {
 func (e *HintError) Error() string { return e.Err.Error() }
 func (e *HintError) Unwrap() error { return e.Err }
 
+// NextStep is the hint, for screens that show what to do next beside an
+// error (internal/tui/wizard looks for this method).
+func (e *HintError) NextStep() string { return e.Hint }
+
 // WithHint attaches a next step to err; nil stays nil.
 func WithHint(err error, hint string) error {
 	if err == nil {

@@ -21,14 +21,24 @@ import (
 func NewCmdInstall(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "See where a job's install stands, self-test its unit, finish it",
+		Short: "Walk through a job's install, or see where it stands",
 		Long: `An install goes: job → survey → pair → self-test → burn → consent → notice →
-finish → upload. Each step is its own command and saves its result at once,
-so a kill, a sleeping laptop or a pulled cable loses nothing: 'install status'
-reads where the job stands and says what to run next. 'install finish' checks
-every step (no consent, no finish) and queues the signed install report.`,
-		Example: "  latchkey install status --job 7Q2M\n  latchkey install selftest --job 7Q2M\n  latchkey install finish --job 7Q2M",
+finish → upload. 'latchkey install' alone walks through it in a full-screen
+wizard (--plain asks line by line instead, for screen readers and dumb
+terminals): pick a job, fill in the survey, pair the unit on the cable and
+compare its label code, self-test it, burn the door keys, have the manager
+read and sign the consent, print and record the tenant notice, and send it
+all to the back office.
+
+Every step is saved as it ends, so a kill, a sleeping laptop or a pulled
+cable loses nothing: start 'latchkey install' again for the same job, or
+with --resume, and it goes on where it stopped. Each step is also its own
+command, and the two can be mixed: 'install status' reads where the job
+stands and says what to run next; 'install finish' checks every step (no
+consent, no finish) and queues the signed install report.`,
+		Example: "  latchkey install\n  latchkey install --job 7Q2M --port /dev/ttyACM0\n  latchkey install --resume\n  latchkey install --plain --job 7Q2M\n  latchkey install status --job 7Q2M",
 	}
+	wizardCmd(f, cmd)
 	cmd.AddCommand(newCmdStatus(f), newCmdSelfTest(f), newCmdFinish(f))
 	return cmd
 }

@@ -16,11 +16,11 @@ import (
 	"github.com/latchkey/latchkey/internal/humantime"
 	"github.com/latchkey/latchkey/internal/incentive"
 	"github.com/latchkey/latchkey/internal/sales"
-	"github.com/latchkey/latchkey/internal/tui/styles"
+	"github.com/latchkey/latchkey/internal/tui/forms"
 )
 
-// ErrAborted is returned when the user leaves the form.
-var ErrAborted = errors.New("form left before it was submitted")
+// ErrAborted is returned when the user leaves the form (forms.ErrAborted).
+var ErrAborted = forms.ErrAborted
 
 // Options set up the form.
 type Options struct {
@@ -58,9 +58,9 @@ func FromVisit(v sales.Visit) Draft {
 
 // Apply writes the draft back onto v.
 func (d Draft) Apply(v *sales.Visit, now time.Time) error {
-	units, err := strconv.Atoi(strings.TrimSpace(d.Units))
+	units, err := forms.ParseInt(d.Units, "units: not a whole number")
 	if err != nil {
-		return errors.New("units: not a whole number")
+		return err
 	}
 	offer, err := incentive.Parse(d.Incentive)
 	if err != nil {
@@ -88,10 +88,7 @@ func Run(ctx context.Context, v *sales.Visit, o Options) error {
 	if d.Incentive == "" {
 		d.Incentive = "none"
 	}
-	if err := New(&d, o).RunWithContext(ctx); err != nil {
-		if errors.Is(err, huh.ErrUserAborted) {
-			return ErrAborted
-		}
+	if err := forms.Run(ctx, New(&d, o)); err != nil {
 		return err
 	}
 	return d.Apply(v, o.Now)
@@ -103,17 +100,8 @@ func text(required bool, max int) func(string) error {
 
 // New builds the form over d.
 func New(d *Draft, o Options) *huh.Form {
-	roleOpts := []huh.Option[string]{huh.NewOption("(none)", "")}
-	for _, r := range sales.Roles() {
-		roleOpts = append(roleOpts, huh.NewOption(string(r), string(r)))
-	}
-	var outcomes, objections []huh.Option[string]
-	for _, oc := range sales.Outcomes() {
-		outcomes = append(outcomes, huh.NewOption(string(oc), string(oc)))
-	}
-	for _, ob := range sales.Objections() {
-		objections = append(objections, huh.NewOption(string(ob), string(ob)))
-	}
+	roleOpts := forms.OptionsWithNone("(none)", sales.Roles())
+	outcomes, objections := forms.Options(sales.Outcomes()), forms.Options(sales.Objections())
 	needContact := func(s string) error {
 		return sales.CheckText(s, sales.Outcome(d.Outcome) != sales.NoAnswer, 200)
 	}
@@ -123,13 +111,7 @@ func New(d *Draft, o Options) *huh.Form {
 			huh.NewInput().Title("Building name").Value(&d.Building).Validate(text(true, 200)),
 			huh.NewInput().Title("Street address").Value(&d.Address).Validate(text(true, 200)),
 			huh.NewInput().Title("City").Value(&d.City).Validate(text(true, 200)),
-			huh.NewInput().Title("Apartments").Value(&d.Units).Validate(func(s string) error {
-				n, err := strconv.Atoi(strings.TrimSpace(s))
-				if err != nil {
-					return errors.New("a whole number of apartments")
-				}
-				return sales.CheckUnits(n)
-			}),
+			huh.NewInput().Title("Apartments").Value(&d.Units).Validate(forms.Int("a whole number of apartments", sales.CheckUnits)),
 		),
 		huh.NewGroup(
 			huh.NewSelect[string]().Title("Outcome").Options(outcomes...).Value(&d.Outcome),
@@ -153,17 +135,10 @@ func New(d *Draft, o Options) *huh.Form {
 				if strings.TrimSpace(s) == "" && sales.Outcome(d.Outcome) == sales.FollowUp {
 					return errors.New("a follow-up outcome needs a date")
 				}
-				_, err := humantime.ParseDate(s, o.Now)
-				return err
+				return forms.Date(o.Now)(s)
 			}),
 			huh.NewText().Title("Notes").Value(&d.Notes).Validate(text(false, 4000)),
 		),
-	).WithTheme(styles.FormTheme(o.NoColor))
-	if o.In != nil {
-		form = form.WithInput(o.In)
-	}
-	if o.Out != nil {
-		form = form.WithOutput(o.Out)
-	}
-	return form
+	)
+	return forms.Prepare(form, forms.IO{In: o.In, Out: o.Out, NoColor: o.NoColor})
 }

@@ -1,0 +1,110 @@
+package install_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/provision"
+	"github.com/latchkey/latchkey/internal/sim"
+	"github.com/latchkey/latchkey/internal/testutil/hubtest"
+	"github.com/latchkey/latchkey/internal/testutil/simtest"
+)
+
+// TestPlainWizardInstall runs `latchkey install --plain` through a whole
+// install on the real flow: a back office on loopback, a virtual unit on a
+// pty, answers typed line by line. Then it runs the wizard again for the same
+// job: everything is done, nothing is asked or sent twice.
+func TestPlainWizardInstall(t *testing.T) {
+	office := hubtest.Start(t)
+	sam := office.Join("sam", "installer")
+	factory := filepath.Join(t.TempDir(), "factory")
+	if _, err := (sim.DirFactory{Dir: factory}).RootDER(); err != nil {
+		t.Fatal(err)
+	}
+	sam.MustRun("trust", "add", "--allow-test-root", filepath.Join(factory, "root.pem"))
+	for _, kv := range [][2]string{
+		{"notice.operator", "Parcelway Inc."}, {"notice.contact-name", "Parcelway tenant line"},
+		{"notice.contact-phone", "212-555-0100"}, {"notice.policy-url", "https://parcelway.example/privacy"},
+	} {
+		sam.MustRun("config", "set", kv[0], kv[1])
+	}
+	job := office.MustHub("job", "create", "--building", "Elm Court", "--address", "12 Elm St", "--doors", "lobby,garage",
+		"--installer", "sam", "--incentive", "gift-card:100:USD")
+	sam.MustRun("jobs", "pull")
+	// The survey from the job's template (a command and the wizard mix):
+	// pending the signal until the unit is paired.
+	file := filepath.Join(t.TempDir(), "survey.yaml")
+	if err := os.WriteFile(file, []byte(sam.MustRun("survey", "template", "--job", job).Stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sam.MustRun("survey", "new", "--job", job, "--from", file)
+
+	dir := t.TempDir()
+	u, err := sim.Open(sim.Config{Seed: 7, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: 7, Chain: sim.DirFactory{Dir: factory}, Unseal: provision.OpenKey})
+	unit := simtest.Start(t, sim.Options{Unit: u, Extensions: []sim.Extension{lk.Extension()}}, simtest.Config{})
+
+	answers := []string{
+		"", "y", // pair: connected; the label matches
+		"n",                            // self-test without the relay
+		"", "", "", "", "", "",         // consent: the defaults
+		"Ana Ruiz", "Property manager", // the signer
+		"managing-agent", "y",
+		"ana  ruiz", "y", // typed name (case and spaces do not matter), agrees
+		"", "", "", "", "", // notice: the defaults
+		"emailed", "", "24", "", // given: emailed now to 24 households
+		"y", // send now
+	}
+	r := sam.RunIn(strings.Join(answers, "\n")+"\n", "install", "--plain", "--job", job[:6], "--port", unit.Link)
+	if r.Code != 0 {
+		t.Fatalf("install --plain: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, want := range []string{
+		"Step 3 of 8: pair", "is genuine", "Every self-test passed", "slot 1 (garage): burned",
+		"gift card", "Signed: consent", "Tenant notice written", "Install finished", "Sent ",
+		"install of job " + job[:8] + " finished and sent",
+	} {
+		if !strings.Contains(strings.ToLower(r.Stdout), strings.ToLower(want)) {
+			t.Errorf("the transcript lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	t.Logf("transcript:\n%s", r.Stdout)
+	if strings.ContainsRune(r.Stdout, 0x1b) {
+		t.Error("plain mode wrote an escape sequence")
+	}
+
+	// What the wizard did is what the commands see.
+	var st struct {
+		Finished bool `json:"finished"`
+		Steps    []struct{ Step, State string }
+	}
+	sam.JSON(&st, "install", "status", "--job", job)
+	if !st.Finished {
+		t.Errorf("install status: not finished: %+v", st)
+	}
+	for _, s := range st.Steps {
+		if s.State != "done" {
+			t.Errorf("step %s is %s", s.Step, s.State)
+		}
+	}
+	records := office.MustHub("records", "list", "--job", job)
+	for _, kind := range []string{"survey", "pairing", "receipt", "consent", "notice", "install-report"} {
+		if !strings.Contains(records, kind) {
+			t.Errorf("the back office has no %s record of the job:\n%s", kind, records)
+		}
+	}
+
+	// Started again for the same job, the wizard finds every step done.
+	again := sam.RunIn("y\n", "install", "--plain", "--job", job[:6], "--port", unit.Link)
+	if again.Code != 0 || strings.Contains(again.Stdout, "Step 3 of 8: pair\nConnect") {
+		t.Fatalf("second run: exit %d\n%s\n%s", again.Code, again.Stdout, again.Stderr)
+	}
+	if after := office.MustHub("records", "list", "--job", job); after != records {
+		t.Errorf("the second run changed the back office's records:\n%s\nthen\n%s", records, after)
+	}
+}
