@@ -51,8 +51,8 @@ func TestPlainWizardInstall(t *testing.T) {
 
 	answers := []string{
 		"", "y", // pair: connected; the label matches
-		"n",                            // self-test without the relay
-		"", "", "", "", "", "",         // consent: the defaults
+		"n",                    // self-test without the relay
+		"", "", "", "", "", "", // consent: the defaults
 		"Ana Ruiz", "Property manager", // the signer
 		"managing-agent", "y",
 		"ana  ruiz", "y", // typed name (case and spaces do not matter), agrees
