@@ -108,6 +108,7 @@ var thirdParty = []struct {
 	{"github.com/charmbracelet", []string{"internal/cli", "internal/tui", "cmd"}},
 	{"charm.land", []string{"internal/cli", "internal/tui", "cmd"}},
 	{"modernc.org/sqlite", []string{"internal/store"}},
+	{"github.com/jackc/pgx", []string{"internal/hub/pgstore", "internal/testutil/pgtest"}},
 	{"go.bug.st/serial", []string{"internal/serialport"}},
 }
 
