@@ -113,6 +113,8 @@ var (
 	ErrDisconnected = smp.ErrDisconnected
 	// ErrTimeout: the unit did not answer in time.
 	ErrTimeout = smp.ErrTimeout
+	// ErrClosed: the link was closed while a request waited.
+	ErrClosed = smp.ErrClosed
 )
 
 var (

@@ -84,35 +84,14 @@ func NextStep(err error) string {
 		errors.Is(err, provision.ErrBadReceipt), errors.Is(err, provision.ErrKCVMismatch),
 		errors.Is(err, provision.ErrReceiptMismatch):
 		return "do what the message says; do not install a unit that fails its checks: report it to your operator"
-	case plainLinkError(err, "smp: port disconnected"), plainLinkError(err, "smp: client closed"):
+	case errors.Is(err, device.ErrDisconnected), errors.Is(err, device.ErrClosed):
 		return "reconnect the cable and answer r to retry"
-	case plainLinkError(err, "no latchkey unit found"):
-		return "plug the unit in with a data cable and answer r to retry"
-	case errors.As(err, &attempts), plainLinkError(err, "smp: no answer in time"), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &attempts), errors.Is(err, device.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "check the cable and that the unit has power, then answer r to retry"
 	case errors.As(err, &hinted) && hinted.NextStep() != "":
 		return hinted.NextStep()
 	}
 	return "answer r to try again, or q to stop here: what was done is kept and 'latchkey install --resume' continues"
-}
-
-// plainLinkError reports whether one of err's leaves says text: the
-// sentinels of the unit link (smp.ErrDisconnected, smp.ErrTimeout,
-// unitopt.ErrNoUnit) live in layers the screens may not import, so they are
-// found by their text.
-func plainLinkError(err error, text string) bool {
-	if err == nil {
-		return false
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		if w := u.Unwrap(); w != nil {
-			return plainLinkError(w, text)
-		}
-	case interface{ Unwrap() []error }:
-		return slices.ContainsFunc(u.Unwrap(), func(e error) bool { return plainLinkError(e, text) })
-	}
-	return err.Error() == text
 }
 
 // Errors of the plain mode's own questions.

@@ -668,7 +668,7 @@ func TestPlainTourHints(t *testing.T) {
 func TestPlainRetryAfterPulledCable(t *testing.T) {
 	t.Parallel()
 	f := newPlainFake().done(install.StepSurvey, install.StepPair, install.StepSelfTest)
-	f.burnErrs = []error{fmt.Errorf("burn slot 1: %w", fmt.Errorf("%w: %w", errors.New("smp: port disconnected"), io.EOF))}
+	f.burnErrs = []error{fmt.Errorf("burn slot 1: %w", fmt.Errorf("%w: %w", device.ErrDisconnected, io.EOF))}
 	f.burned = 0
 	out, _, err, _ := plainRunScript(t, f, Options{Job: plainJobID}, "r")
 	if !errors.Is(err, ErrQuit) {
@@ -721,7 +721,7 @@ func TestPlainAllDone(t *testing.T) {
 
 func TestNextStep(t *testing.T) {
 	t.Parallel()
-	pulled := fmt.Errorf("burn: %w", fmt.Errorf("%w: %w", errors.New("smp: port disconnected"), io.EOF))
+	pulled := fmt.Errorf("burn: %w", fmt.Errorf("%w: %w", device.ErrDisconnected, io.EOF))
 	for _, c := range []struct {
 		err  error
 		want string
