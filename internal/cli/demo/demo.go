@@ -179,7 +179,7 @@ func run(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	defer unit.stop()
 	say("back office on %s; virtual unit %s on %s (label code %s)", office.url, unit.serial, unit.link, unit.label)
 
-	wo := installcmd.WizardOptions{Job: st.Job, Resume: o.Resume, Plain: o.Plain, Tour: o.Tour, Demo: true}
+	wo := installcmd.WizardOptions{Job: st.Job, Resume: o.Resume, Plain: o.Plain, Tour: o.Tour, Demo: true, BoxLabel: unit.label}
 	wo.Unit.Port = unit.link
 	wo.Unit.Wait = true
 	res, werr := installcmd.RunWizard(ctx, lf, wo)

@@ -24,8 +24,10 @@ type WizardOptions struct {
 	Plain  bool
 	Tour   bool
 	Unit   unitopt.Flags
-	// Demo marks the screens as a demo (set by `latchkey demo`).
-	Demo bool
+	// Demo marks the screens as a demo (set by `latchkey demo`), and
+	// BoxLabel is its virtual unit's label code, as printed on a box.
+	Demo     bool
+	BoxLabel string
 }
 
 // NewFlow builds the install flow over the factory's store, identity, unit
@@ -144,7 +146,7 @@ func RunWizard(ctx context.Context, f *cmdutil.Factory, o WizardOptions) (wizard
 	if err != nil {
 		return wizard.Result{}, err
 	}
-	wo := wizard.Options{Job: o.Job, Resume: o.Resume, Tour: o.Tour, NoColor: f.Global.NoColor, Demo: o.Demo}
+	wo := wizard.Options{Job: o.Job, Resume: o.Resume, Tour: o.Tour, NoColor: f.Global.NoColor, Demo: o.Demo, BoxLabel: o.BoxLabel}
 	if o.Job != "" {
 		// Resolve a prefix up front so a mistyped job is a usage error,
 		// not a screen.

@@ -60,6 +60,10 @@ type Options struct {
 	// Demo is true under `latchkey demo`: the screens say the unit and the
 	// back office are simulated.
 	Demo bool
+	// BoxLabel is the label code printed on the unit's box when the
+	// wizard knows it (the demo's virtual unit); the pair screen shows it
+	// beside the one the unit reports.
+	BoxLabel string
 }
 
 // Result is where the wizard left the install.

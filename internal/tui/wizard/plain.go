@@ -913,6 +913,9 @@ func (p *plainRun) pair() error {
 	res, err := plainCall(p, func() (flow.PairResult, error) {
 		return p.d.Pair(p.ctx, p.job, func(ctx context.Context, label string) (bool, error) {
 			p.say("The unit shows the label code %s.", label)
+			if p.o.BoxLabel != "" {
+				p.say("Demo: the virtual unit's box reads %s.", p.o.BoxLabel)
+			}
 			return p.yesNo("Does it match the code printed on the unit's box")
 		})
 	})

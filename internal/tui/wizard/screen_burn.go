@@ -138,7 +138,7 @@ func (m Model) burnView() []string {
 		if b.done() > 0 {
 			out = append(out, fmt.Sprintf("%d of %d slots were burned before; enter burns the rest.", b.done(), total))
 		} else {
-			out = append(out, "Each door's key is sealed to this unit and written once; the unit signs a receipt.")
+			out = append(out, wrapText("Each door's key is sealed to this unit and written once; the unit signs a receipt.", m.width)...)
 		}
 	case burnDone:
 		out = append(out, m.st.OK.Render(fmt.Sprintf("✓ All %d slots burned; every receipt verified.", total)))

@@ -305,7 +305,7 @@ func (m Model) noticeView(h int) []string {
 		default:
 			out = append(out, m.st.Warn.Render("Couriers stay out for now: "+s.gate.Reason+"."))
 			if !s.gate.NoticeBy.IsZero() {
-				out = append(out, "They are let in once "+s.gate.NoticeBy.Format("2006-01-02")+" has passed; nothing more to do on site.")
+				out = append(out, wrapText("After "+s.gate.NoticeBy.Format("2006-01-02")+", courier access is switched on at the unit ('latchkey unit courier on --job "+shortJob(m.job.ID)+"') or by the back office.", m.width)...)
 			}
 		}
 		return out

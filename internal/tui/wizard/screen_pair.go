@@ -142,7 +142,11 @@ func (m Model) pairView() []string {
 		code := m.st.Big.Render(spaced(p.label))
 		out := []string{m.st.Heading.Render("Does this code match the code printed on the unit's box? ") + m.st.Key.Render("y/n"), ""}
 		out = append(out, indent(strings.Split(code, "\n"), "    ")...)
-		return append(out, "", m.st.Muted.Render("The unit on the cable reports this label code."))
+		out = append(out, "", m.st.Muted.Render("The unit on the cable reports this label code."))
+		if m.o.BoxLabel != "" {
+			out = append(out, m.st.Muted.Render("Demo: the virtual unit's box reads "+m.o.BoxLabel+"."))
+		}
+		return out
 	}
 	r := p.res
 	pr := r.Pairing
