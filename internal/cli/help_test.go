@@ -26,6 +26,7 @@ var shortVerbs = map[string]bool{
 	"Watch": true, "Write": true, "Measure": true, "Make": true, "Kill": true, "Deny": true,
 	"Revoke": true, "Fetch": true, "Pull": true, "Join": true, "Forget": true, "Put": true,
 	"See": true, "Prove": true, "Inspect": true, "Stop": true, "Trust": true, "Wipe": true, "Act": true, "Replace": true,
+	"Walk": true, "Try": true, "Copy": true,
 }
 
 // walk calls fn for cmd and every command below it, except the ones cobra

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	hubsvc "github.com/latchkey/latchkey/internal/hub"
+	"github.com/latchkey/latchkey/internal/hub/pgstore"
 	"github.com/latchkey/latchkey/internal/hub/sqlstore"
 	"github.com/latchkey/latchkey/internal/identity"
 )
@@ -31,11 +33,18 @@ in the signed records laptops upload. 'latchkey hub serve' runs its HTTP API
 it runs.
 
 Its state lives in --data (default: the hub/ folder of latchkey's data
-directory): hub.db (SQLite) and hub.key, the hub's signing key (mode 0600).`,
+directory): hub.db (SQLite) and hub.key, the hub's signing key (mode 0600).
+An operator with many buildings keeps the database in PostgreSQL instead
+(--database postgres://USER@HOST/DB, or $LATCHKEY_HUB_DATABASE) and runs
+several 'hub serve' behind a load balancer on it; 'hub migrate' moves a
+SQLite hub's data there. The signing key stays in --data: give every
+instance the same hub.key (a copy, mode 0600), or clients that pinned one
+instance's key refuse the packets another signs.`,
 		Example: `  latchkey hub serve
   latchkey hub enroll --name dana --role sales
   latchkey hub job create --building 'Elm Court' --address '12 Elm St' --doors lobby,garage --installer sam
-  latchkey hub records list --kind visit`,
+  latchkey hub records list --kind visit
+  latchkey hub serve --database postgres://hub@db.internal/latchkey`,
 	}
 	cmd.AddCommand(
 		newCmdServe(f),
@@ -48,9 +57,13 @@ directory): hub.db (SQLite) and hub.key, the hub's signing key (mode 0600).`,
 		newCmdBench(f),
 		newCmdFaults(f),
 		newCmdKey(f),
+		newCmdMigrate(f),
 	)
 	return cmd
 }
+
+// EnvDatabase names the hub's database when --database is not given.
+const EnvDatabase = "LATCHKEY_HUB_DATABASE"
 
 // where is the --data and --database pair every hub verb takes.
 type where struct {
@@ -59,8 +72,8 @@ type where struct {
 }
 
 func (w *where) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&w.data, "data", "", "the hub's data directory (default: hub/ in latchkey's data directory)")
-	cmd.Flags().StringVar(&w.database, "database", "", "database URL: sqlite:PATH or a file path (default: hub.db in --data)")
+	cmd.Flags().StringVar(&w.data, "data", "", "the hub's data directory, with its signing key hub.key (default: hub/ in latchkey's data directory)")
+	cmd.Flags().StringVar(&w.database, "database", "", "database: sqlite:PATH, a file path, or postgres://USER@HOST/DB (default: $"+EnvDatabase+", else hub.db in --data)")
 	_ = cmd.MarkFlagDirname("data")
 }
 
@@ -76,14 +89,52 @@ func (w *where) dataDir(f *cmdutil.Factory) (string, error) {
 	return filepath.Join(d.Data, "hub"), nil
 }
 
-// dbPath resolves --database to a SQLite file.
-func (w *where) dbPath(dir string) (string, error) {
-	if w.database == "" {
-		return filepath.Join(dir, "hub.db"), nil
+// db resolves --database, then $LATCHKEY_HUB_DATABASE, then hub.db in dir.
+func (w *where) db(f *cmdutil.Factory, dir string) (database, error) {
+	if w.database != "" {
+		return parseDatabase("--database", w.database)
 	}
-	u, err := url.Parse(w.database)
+	if v := strings.TrimSpace(f.Getenv(EnvDatabase)); v != "" {
+		return parseDatabase(EnvDatabase, v)
+	}
+	return database{path: filepath.Join(dir, "hub.db")}, nil
+}
+
+// database is where a hub keeps its state: a SQLite file or a PostgreSQL
+// server.
+type database struct {
+	path string // SQLite file, when dsn is ""
+	dsn  string // PostgreSQL connection URL
+}
+
+func (d database) postgres() bool { return d.dsn != "" }
+
+// String names the database for people and logs: a PostgreSQL URL with its
+// password masked.
+func (d database) String() string {
+	if d.postgres() {
+		return pgstore.Redacted(d.dsn)
+	}
+	return d.path
+}
+
+// parseDatabase reads a database named by what (a flag or variable):
+// sqlite:PATH or file:PATH, postgres://… or postgresql://…, or else a path
+// to a SQLite file.
+func parseDatabase(what, s string) (database, error) {
+	if keywordDSN.MatchString(s) {
+		// Not a file name: pgx would take it, but a hub's URL is easier to
+		// tell from a path, and this one was about to become a SQLite file.
+		return database{}, cmdutil.Usagef("%s: write the PostgreSQL database as a URL, postgres://USER@HOST:PORT/DB?sslmode=…, not key=value pairs", what)
+	}
+	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // "C:\..." is a path
-		return w.database, nil
+		if i := strings.Index(s, "://"); i > 0 && !strings.ContainsAny(s[:i], `/\`) {
+			// A URL that did not parse: say so rather than make a file
+			// named like it.
+			return database{}, cmdutil.Usagef("%s: %q is not a valid URL; write postgres://USER:PASSWORD@HOST:PORT/DB or sqlite:PATH", what, pgstore.Redacted(s))
+		}
+		return database{path: s}, nil
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "sqlite", "file":
@@ -92,20 +143,40 @@ func (w *where) dbPath(dir string) (string, error) {
 			p = u.Path
 		}
 		if p == "" {
-			return "", cmdutil.Usagef("--database %q names no file; write sqlite:PATH", w.database)
+			return database{}, cmdutil.Usagef("%s %q names no file; write sqlite:PATH", what, s)
 		}
-		return p, nil
+		return database{path: p}, nil
 	case "postgres", "postgresql":
-		return "", cmdutil.WithHint(fmt.Errorf("--database %s: this build of the hub stores in SQLite only", u.Scheme+"://…"),
-			"use --data DIR (SQLite), or a latchkey built with PostgreSQL support")
+		if u.Opaque != "" {
+			return database{}, cmdutil.Usagef("%s %q: write postgres://USER@HOST:PORT/DB", what, pgstore.Redacted(s))
+		}
+		return database{dsn: s}, nil
 	}
-	return "", cmdutil.Usagef("--database %q: unknown scheme %q; want sqlite:PATH", w.database, u.Scheme)
+	return database{}, cmdutil.Usagef("%s %q: unknown scheme %q; want sqlite:PATH or postgres://USER@HOST/DB", what, pgstore.Redacted(s), u.Scheme)
 }
+
+// openStorage opens (and creates or migrates) the hub's database.
+func openStorage(ctx context.Context, db database) (hubsvc.Storage, error) {
+	if !db.postgres() {
+		return sqlstore.Open(ctx, db.path)
+	}
+	st, err := pgstore.Open(ctx, db.dsn)
+	if err != nil {
+		// pgstore's error names the database, password masked.
+		return nil, cmdutil.WithHint(err, "check the URL, that the PostgreSQL server runs and that its user may connect and create tables")
+	}
+	return st, nil
+}
+
+// keywordDSN matches the start of a key=value PostgreSQL DSN
+// ("host=db dbname=latchkey").
+var keywordDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|service|connect_timeout)\s*=`)
 
 // backOffice is an opened hub: its store, keys and admin.
 type backOffice struct {
 	dir   string
-	store *sqlstore.Store
+	db    database
+	store hubsvc.Storage
 	key   identity.Identity
 	admin *hubsvc.Admin
 }
@@ -118,7 +189,7 @@ func (w *where) open(ctx context.Context, f *cmdutil.Factory) (*backOffice, erro
 	if err != nil {
 		return nil, err
 	}
-	path, err := w.dbPath(dir)
+	db, err := w.db(f, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +197,7 @@ func (w *where) open(ctx context.Context, f *cmdutil.Factory) (*backOffice, erro
 	if err != nil {
 		return nil, cmdutil.WithHint(fmt.Errorf("hub keys: %w", err), "check that --data names the hub's directory and that you may write to it")
 	}
-	st, err := sqlstore.Open(ctx, path)
+	st, err := openStorage(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -135,5 +206,5 @@ func (w *where) open(ctx context.Context, f *cmdutil.Factory) (*backOffice, erro
 		st.Close()
 		return nil, err
 	}
-	return &backOffice{dir: dir, store: st, key: key, admin: admin}, nil
+	return &backOffice{dir: dir, db: db, store: st, key: key, admin: admin}, nil
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,11 +29,22 @@ clients refuse plain HTTP to a host that is not loopback unless told
 --insecure. Each request is logged as one JSON line on stderr (never a token
 or a record); /healthz, /readyz and /metrics (Prometheus) are for monitoring.
 
+With --database postgres://… several instances can serve one database
+behind a load balancer: each keeps its own connection pool, and a request
+retried on another instance (same Idempotency-Key) gets the first answer,
+never a second copy. Start them with the same hub.key (the same --data, or a
+copy of the file): they sign job packets and denylists with it, and clients
+check every packet against the key they pinned at login. On PostgreSQL the
+listening line shows the start of the key's SHA-256 ('hub key' prints it
+whole): every instance must show the same.
+
 The first line on stderr says where it listens:
   latchkey hub: listening on http://127.0.0.1:8470`,
 		Example: `  latchkey hub serve
   latchkey hub serve --addr 127.0.0.1:0 --data ./hub-data
-  latchkey hub serve --addr :8443 --tls-cert hub.crt --tls-key hub.key`,
+  latchkey hub serve --addr :8443 --tls-cert hub.crt --tls-key hub.key
+  latchkey hub serve --addr 10.0.0.11:8470 --tls-cert hub.crt --tls-key tls.key \
+      --data /etc/latchkey-hub --database postgres://hub@db.internal/latchkey`,
 		Args: cmdutil.NoArgs("configure it with flags"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (cert == "") != (key == "") {
@@ -59,6 +71,12 @@ The first line on stderr says where it listens:
 				Addr: addr, TLSCert: cert, TLSKey: key, Handler: srv, Logger: log,
 				ShutdownTimeout: shutdown, Sweep: srv.Sweep,
 				OnListen: func(a net.Addr) {
+					if b.db.postgres() {
+						// Instances behind one balancer must print the same key.
+						sum := sha256.Sum256(b.key.Public().Sign)
+						fmt.Fprintf(f.IO.ErrOut, "latchkey hub: listening on %s://%s (database %s, key %x in %s)\n", scheme, a, b.db, sum[:6], b.dir)
+						return
+					}
 					fmt.Fprintf(f.IO.ErrOut, "latchkey hub: listening on %s://%s (data in %s)\n", scheme, a, b.dir)
 				},
 			})
