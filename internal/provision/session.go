@@ -400,6 +400,38 @@ func (s *Service) Finished(ctx context.Context, jobID string) (BurnResult, bool,
 	return res, true, nil
 }
 
+// Burned returns the job's slots burned so far, in slot order, with their
+// stored receipts: after a kill or a pulled cable, what the next burn keeps.
+func (s *Service) Burned(ctx context.Context, jobID string) ([]SlotResult, error) {
+	rows, err := s.rows(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.Jobs.Packet(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	// The doors only: what was burned stays burned after the packet expires.
+	job, err := packet.Verify(b, s.HubKey, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	var out []SlotResult
+	for i, door := range job.Doors {
+		r, ok := rows[uint8(i)]
+		if !ok || r.state != "done" {
+			continue
+		}
+		var rc device.Receipt
+		if err := json.Unmarshal(r.receipt, &rc); err != nil {
+			return nil, fmt.Errorf("stored receipt of job %s slot %d: %w", jobID, i, err)
+		}
+		out = append(out, SlotResult{Slot: uint8(i), Door: door, Outcome: Stored, KCV: hex.EncodeToString(r.kcv),
+			Counter: rc.Counter, Receipt: json.RawMessage(r.receipt)})
+	}
+	return out, nil
+}
+
 // quarantined reports whether serial is quarantined, and why.
 func (s *Service) quarantined(ctx context.Context, serial string) (string, bool, error) {
 	var reason string

@@ -413,11 +413,11 @@ func (f *Flow) BurnPlan(ctx context.Context, jobRef string) (BurnPlan, error) {
 	if err != nil {
 		return BurnPlan{}, err
 	}
-	res, _, err := f.c.Provision.Finished(ctx, job.ID)
+	done, err := f.c.Provision.Burned(ctx, job.ID)
 	if err != nil {
 		return BurnPlan{}, err
 	}
-	return BurnPlan{Serial: st.Serial, Doors: slices.Clone(job.Doors), Done: res.Slots}, nil
+	return BurnPlan{Serial: st.Serial, Doors: slices.Clone(job.Doors), Done: done}, nil
 }
 
 // Burn writes the job's door keys into its paired unit, calling progress

@@ -73,6 +73,20 @@ func (s *Session) Keys(keys ...string) {
 	s.tmux(append([]string{"send-keys", "-t", s.name}, keys...)...)
 }
 
+// Text types text without pressing Enter.
+func (s *Session) Text(text string) {
+	s.t.Helper()
+	s.tmux("send-keys", "-t", s.name, "-l", text)
+}
+
+// PanePID is the pid of the session's shell.
+func (s *Session) PanePID() int {
+	s.t.Helper()
+	var pid int
+	fmt.Sscan(strings.TrimSpace(s.tmux("display-message", "-p", "-t", s.name, "#{pane_pid}")), &pid)
+	return pid
+}
+
 // Screen returns what the terminal shows now, including the scrollback.
 func (s *Session) Screen() string {
 	s.t.Helper()
