@@ -79,11 +79,22 @@ func TestTwoHubsSameRequest(t *testing.T) {
 // TestTwoHubsSameRecords sends the same records under two keys (two
 // laptops of one user, or a retry with a new key) to two instances at once,
 // in opposite orders: each record is reported stored by exactly one of
-// them and duplicate by the other, with no deadlock error.
+// them and duplicate by the other, with no deadlock: not as an error, nor
+// as one the retries hid (the records go in by id, so the two take their
+// locks in one order).
 func TestTwoHubsSameRecords(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	hubs := twoHubs(t)
+	var deadlocks, retried atomic.Int32
+	for _, s := range hubs {
+		s.sawRetryable = func(err error) {
+			retried.Add(1)
+			if sqlState(err) == codeDeadlock {
+				deadlocks.Add(1)
+			}
+		}
+	}
 	const rounds, size = 20, 10
 	for round := range rounds {
 		recs := make([]hub.Record, size)
@@ -121,6 +132,31 @@ func TestTwoHubsSameRecords(t *testing.T) {
 		}
 	}
 	checkStoredOnce(t, hubs[1], rounds*size)
+	if n := deadlocks.Load(); n != 0 {
+		t.Errorf("%d deadlocks (40P01) retried, want none", n)
+	}
+	t.Logf("%d attempts retried", retried.Load())
+}
+
+// TestSawRetryable checks the hook TestTwoHubsSameRecords counts deadlocks
+// with: it sees each retryable failure of an attempt, the retried ones
+// included.
+func TestSawRetryable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	var seen []string
+	s.sawRetryable = func(err error) { seen = append(seen, sqlState(err)) }
+	n := 0
+	err := s.inTx(ctx, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		if n++; n < 3 {
+			return &pgconn.PgError{Code: codeDeadlock}
+		}
+		return nil
+	})
+	if err != nil || n != 3 || !slices.Equal(seen, []string{codeDeadlock, codeDeadlock}) {
+		t.Errorf("inTx = %v after %d attempts, hook saw %v; want success on the third, two deadlocks seen", err, n, seen)
+	}
 }
 
 // checkStoredOnce fails unless the store holds n records with distinct ids.

@@ -39,8 +39,14 @@ type TableReport struct {
 	SourceDigest, TargetDigest string
 }
 
-// copyChunk is how many rows go to PostgreSQL in one COPY.
-const copyChunk = 2000
+// copyChunk and copyChunkBytes bound what goes to PostgreSQL in one COPY,
+// and so what Migrate holds in memory: at most copyChunk rows, and the rows
+// buffered once they reach copyChunkBytes of values (an envelope may be
+// 1 MiB, so 2000 rows alone could be 2 GiB).
+const (
+	copyChunk      = 2000
+	copyChunkBytes = 32 << 20
+)
 
 // Migrate copies every row of the SQLite hub src into the PostgreSQL hub
 // dst, which must be empty (ErrNotEmpty otherwise), in one PostgreSQL
@@ -58,6 +64,12 @@ const copyChunk = 2000
 // it. courier_decisions keeps its ids, and its identity continues after the
 // highest.
 func Migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func(table string, done, total int)) ([]TableReport, error) {
+	return migrate(ctx, src, dst, progress, copyChunk, copyChunkBytes)
+}
+
+// migrate is Migrate with the chunk bounds given.
+func migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func(table string, done, total int),
+	chunkRows, chunkBytes int) ([]TableReport, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
 	}
@@ -84,7 +96,7 @@ func Migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func
 			}
 		}
 
-		c := &copier{ctx: ctx, tx: tx, progress: progress}
+		c := &copier{ctx: ctx, tx: tx, progress: progress, chunkRows: chunkRows, chunkBytes: chunkBytes}
 		if err := src.Dump(ctx, c.table, c.row); err != nil {
 			return err
 		}
@@ -126,6 +138,8 @@ type copier struct {
 	ctx      context.Context
 	tx       pgx.Tx
 	progress func(string, int, int)
+	// chunkRows and chunkBytes bound a chunk (copyChunk, copyChunkBytes).
+	chunkRows, chunkBytes int
 
 	reports []TableReport
 	t       sqlstore.Table
@@ -133,6 +147,7 @@ type copier struct {
 	total   int
 	done    int
 	buf     [][]any
+	size    int // rowSize of buf's rows
 	sum     hash.Hash
 }
 
@@ -152,7 +167,8 @@ func (c *copier) row(values []any) error {
 		return fmt.Errorf("row %d: %w", c.done+len(c.buf)+1, err)
 	}
 	c.buf = append(c.buf, toPG(c.t.Columns, values))
-	if len(c.buf) >= copyChunk {
+	c.size += rowSize(values)
+	if len(c.buf) >= c.chunkRows || c.size >= c.chunkBytes {
 		return c.flush()
 	}
 	return nil
@@ -169,12 +185,34 @@ func (c *copier) flush() error {
 			return fmt.Errorf("copy into table %s (rows %d-%d): %w", c.t.Name, c.done+1, c.done+len(c.buf), err)
 		}
 		c.done += int(n)
-		c.buf = c.buf[:0]
+		clear(c.buf) // let the copied values go
+		c.buf, c.size = c.buf[:0], 0
 		c.progress(c.t.Name, c.done, c.total)
 	}
 	r := &c.reports[len(c.reports)-1]
 	r.Rows, r.SourceDigest = c.done, hex.EncodeToString(c.sum.Sum(nil))
 	return nil
+}
+
+// rowSize is about how many bytes a dumped row's values hold: the length
+// of its text, bytes and lists, 8 for anything else.
+func rowSize(values []any) int {
+	n := 0
+	for _, v := range values {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		case []string:
+			for _, s := range v {
+				n += len(s) + 8
+			}
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // pgColumns are t's columns in PostgreSQL: a time is two (see

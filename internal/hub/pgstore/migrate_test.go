@@ -184,6 +184,48 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
+// TestMigrateChunks copies in chunks bounded by rows, then by bytes: each
+// chunk is one COPY, reported by one progress call, and the copy is the
+// same whatever the chunks.
+func TestMigrateChunks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := sqliteHub(t)
+	for _, tc := range []struct {
+		name        string
+		rows, bytes int
+	}{
+		{"two rows", 2, copyChunkBytes},
+		{"one byte", copyChunk, 1},
+	} {
+		dst := openTest(t)
+		calls := map[string]int{}
+		reports, err := migrate(ctx, src, dst, func(table string, done, total int) { calls[table]++ }, tc.rows, tc.bytes)
+		if err != nil {
+			t.Fatalf("%s: migrate: %v", tc.name, err)
+		}
+		for _, r := range reports {
+			// The first call announces the table; each chunk is one more.
+			if got, want := calls[r.Table]-1, chunks(r.Rows, tc.rows, tc.bytes); got != want {
+				t.Errorf("%s: table %s (%d rows): %d chunks, want %d", tc.name, r.Table, r.Rows, got, want)
+			}
+			if r.SourceDigest != r.TargetDigest {
+				t.Errorf("%s: table %s: digests differ", tc.name, r.Table)
+			}
+		}
+	}
+}
+
+// chunks is how many COPYs n rows take with the given bounds, when every
+// row is at least one byte.
+func chunks(n, rows, bytes int) int {
+	per := rows
+	if bytes <= 1 {
+		per = 1
+	}
+	return (n + per - 1) / per
+}
+
 func TestMigrateNotEmpty(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +50,11 @@ const IdleInTransactionTimeout = time.Minute
 type Store struct {
 	pool   *pgxpool.Pool
 	schema string // from the DSN's search_path; "" when it names none
+
+	// sawRetryable, when set (by tests, before the store is used), is
+	// called with every error of an inTx attempt that retry would run
+	// again: the races the retries hide.
+	sawRetryable func(error)
 }
 
 var (
@@ -62,8 +68,9 @@ var (
 // DSN sets them (e.g. ?statement_timeout=30s). The pool is pgxpool's: at
 // most max(4, number of CPUs) connections, 4 on a 2-core machine, unless
 // the DSN says pool_max_conns=N. A search_path in the DSN (e.g.
-// ?search_path=bench1) is honoured and its first schema made when missing.
-// Migrations run in one transaction under a PostgreSQL advisory lock, so two
+// ?search_path=bench1) is honoured and its first schema made when missing
+// (only then is CREATE on the database needed: a role that owns its schema
+// and no more can open it). Migrations run in one transaction under a PostgreSQL advisory lock, so two
 // hub instances starting at once do not race.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	fail := func(err error) (*Store, error) {
@@ -101,6 +108,32 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// DropSchema drops the schema the store was opened on (the first of the
+// DSN's search_path, made by Open when missing) with everything in it, as
+// `hub bench` does with its scratch schemas. It refuses when the DSN named
+// no schema, or named public or a system schema (pg_*, information_schema):
+// those hold more than the hub's tables. The store is of no use after it.
+func (s *Store) DropSchema(ctx context.Context) error {
+	if err := droppable(s.schema); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{s.schema}.Sanitize()+` CASCADE`); err != nil {
+		return fmt.Errorf("drop schema %s: %w", s.schema, err)
+	}
+	return nil
+}
+
+// droppable says why DropSchema must not drop schema (nil when it may).
+func droppable(schema string) error {
+	switch {
+	case schema == "":
+		return errors.New("drop schema: the database URL names no schema (set search_path=SCHEMA)")
+	case schema == "public", schema == "$user", schema == "information_schema", strings.HasPrefix(schema, "pg_"):
+		return fmt.Errorf("drop schema: refusing to drop %s, which is not a schema of the hub's own", schema)
+	}
+	return nil
+}
+
 // Ping checks that the database answers and holds the hub's schema.
 func (s *Store) Ping(ctx context.Context) error {
 	var v int
@@ -110,8 +143,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Redacted returns dsn with any password replaced by "xxxxx", for logs and
-// error messages.
+// Redacted returns dsn with any password (the connection's, or the client
+// key's sslpassword) replaced by "xxxxx", for logs and error messages.
 func Redacted(dsn string) string {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -121,8 +154,15 @@ func Redacted(dsn string) string {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
-		if q := u.Query(); q.Has("password") {
-			q.Set("password", "xxxxx")
+		q := u.Query()
+		secret := false
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+				secret = true
+			}
+		}
+		if secret {
 			u.RawQuery = q.Encode()
 		}
 		return u.String()
@@ -130,20 +170,21 @@ func Redacted(dsn string) string {
 	return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
 }
 
-// keywordPassword finds the value of password= in a key=value DSN: quoted
-// (with backslash escapes) or up to the next space.
-var keywordPassword = regexp.MustCompile(`(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s]*)`)
+// keywordPassword finds the value of password= or sslpassword= in a
+// key=value DSN: quoted (with backslash escapes) or up to the next space.
+var keywordPassword = regexp.MustCompile(`(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s]*)`)
 
 // firstSchema is the first schema named by a search_path setting ("" for
-// none, or when it is "$user").
+// none, or when it is $user, quoted or not: PostgreSQL reads both as the
+// schema named after the connecting role, not a schema called "$user").
 func firstSchema(searchPath string) string {
 	first, _, _ := strings.Cut(searchPath, ",")
 	first = strings.TrimSpace(first)
+	if first == "$user" || first == `"$user"` {
+		return ""
+	}
 	if len(first) >= 2 && first[0] == '"' && first[len(first)-1] == '"' {
 		return strings.ReplaceAll(first[1:len(first)-1], `""`, `"`)
-	}
-	if first == "$user" {
-		return ""
 	}
 	// Unquoted identifiers fold to lower case, as PostgreSQL reads them.
 	return strings.ToLower(first)
@@ -220,8 +261,19 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("wait for the migration lock: %w", err)
 		}
 		if s.schema != "" {
-			if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
-				return fmt.Errorf("create schema %s: %w", s.schema, err)
+			// CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
+			// the database even when the schema exists: a role that owns
+			// its schema and no more could not start. So only a missing
+			// schema is made.
+			var missing bool
+			if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`,
+				s.schema).Scan(&missing); err != nil {
+				return fmt.Errorf("look for schema %s: %w", s.schema, err)
+			}
+			if missing {
+				if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+					return fmt.Errorf("create schema %s: %w", s.schema, err)
+				}
 			}
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -282,6 +334,20 @@ func joinNullTime(us *time.Time, ns int16) time.Time {
 		return time.Time{}
 	}
 	return joinTime(*us, ns)
+}
+
+// badText reports whether any of ss cannot be PostgreSQL text: a NUL byte
+// or bytes that are not UTF-8. PostgreSQL refuses such a parameter with an
+// error (SQLSTATE 22021), so no stored value equals it; a lookup by one (a
+// key id or name a client sent) is answered "not found" before it reaches
+// the database, as SQLite answers it.
+func badText(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // notFound turns pgx.ErrNoRows into hub.ErrNotFound.

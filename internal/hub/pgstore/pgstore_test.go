@@ -227,6 +227,10 @@ func TestRedacted(t *testing.T) {
 		{"host=db user=hub password=s3cret dbname=hub", "host=db user=hub password=xxxxx dbname=hub"},
 		{"host=db password='s3 c\\'ret' dbname=hub", "host=db password=xxxxx dbname=hub"},
 		{"host=db password = s3cret", "host=db password = xxxxx"},
+		{"postgres://hub@db/hub?sslkey=k.pem&sslpassword=s3cret", "postgres://hub@db/hub?sslkey=k.pem&sslpassword=xxxxx"},
+		{"postgres://hub:s3cret@db/hub?sslpassword=s3cret&password=s3cret", "postgres://hub:xxxxx@db/hub?password=xxxxx&sslpassword=xxxxx"},
+		{"host=db sslkey=k.pem sslpassword=s3cret dbname=hub", "host=db sslkey=k.pem sslpassword=xxxxx dbname=hub"},
+		{"host=db sslpassword='s3 cret' password=s3cret", "host=db sslpassword=xxxxx password=xxxxx"},
 	}
 	for _, tc := range tests {
 		if got := Redacted(tc.in); got != tc.want {
@@ -240,7 +244,7 @@ func TestRedacted(t *testing.T) {
 
 func TestFirstSchema(t *testing.T) {
 	for in, want := range map[string]string{
-		"": "", "bench1": "bench1", "Bench1, public": "bench1", `"Bench 1",public`: "Bench 1", `"$user", public`: "$user", "$user,public": "",
+		"": "", "bench1": "bench1", "Bench1, public": "bench1", `"Bench 1",public`: "Bench 1", `"$user", public`: "", "$user,public": "", ` "$user"`: "", `"$User"`: "$User",
 	} {
 		if got := firstSchema(in); got != want {
 			t.Errorf("firstSchema(%q) = %q, want %q", in, got, want)

@@ -245,6 +245,10 @@ func recordWhere(f hub.RecordFilter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// badFilter reports whether a field of f cannot be PostgreSQL text (see
+// badText): no stored record matches it.
+func badFilter(f hub.RecordFilter) bool { return badText(f.Kind, f.Job, f.Signer) }
+
 // limit is the LIMIT of a filter; PostgreSQL reads NULL as none.
 func limit(f hub.RecordFilter) any {
 	if f.Limit <= 0 {
@@ -271,6 +275,9 @@ func countQuery(f hub.RecordFilter) (string, []any) {
 
 // Records lists stored records, oldest (by CreatedAt, then id) first.
 func (s *Store) Records(ctx context.Context, f hub.RecordFilter) ([]hub.Record, error) {
+	if badFilter(f) {
+		return nil, nil
+	}
 	q, args := recordsQuery(f)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
@@ -298,6 +305,9 @@ func (s *Store) Records(ctx context.Context, f hub.RecordFilter) ([]hub.Record, 
 // CountRecords counts the records Records would list for f (so Limit caps
 // the count too).
 func (s *Store) CountRecords(ctx context.Context, f hub.RecordFilter) (int, error) {
+	if badFilter(f) {
+		return 0, nil
+	}
 	q, args := countQuery(f)
 	var n int
 	if err := s.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
@@ -310,6 +320,9 @@ func (s *Store) CountRecords(ctx context.Context, f hub.RecordFilter) (int, erro
 // signed with their current key (the first of a record's key ids is its
 // signer's), through the index on (signer, journal_seq).
 func (s *Store) JournalHead(ctx context.Context, user string) (int64, string, error) {
+	if badText(user) {
+		return 0, "", fmt.Errorf("journal head of %q: %w", user, hub.ErrNotFound)
+	}
 	var seq int64
 	var hash string
 	err := s.pool.QueryRow(ctx, `SELECT journal_seq, journal_hash FROM records

@@ -83,6 +83,10 @@ func retry(ctx context.Context, fn func() error) error {
 // fn must not keep anything from a failed attempt.
 func (s *Store) inTx(ctx context.Context, iso pgx.TxIsoLevel, fn func(tx pgx.Tx) error) error {
 	return retry(ctx, func() error {
-		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: iso}, fn)
+		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: iso}, fn)
+		if err != nil && s.sawRetryable != nil && retryable(err) {
+			s.sawRetryable(err)
+		}
+		return err
 	})
 }

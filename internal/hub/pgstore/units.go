@@ -5,15 +5,21 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/latchkey/latchkey/internal/hub"
 )
 
 // DenyUnit adds a unit to the denylist; for a unit denied before it updates
-// the reason and keeps the first DeniedAt.
+// the reason and keeps the first DeniedAt. It runs in a READ COMMITTED
+// transaction (see CreateEnrollment).
 func (s *Store) DenyUnit(ctx context.Context, d hub.DeniedUnit) error {
 	at, ns := splitTime(d.DeniedAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO denylist (serial, reason, denied_at, denied_at_ns) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (serial) DO UPDATE SET reason = excluded.reason`, d.Serial, d.Reason, at, ns)
+	err := s.inTx(ctx, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO denylist (serial, reason, denied_at, denied_at_ns) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (serial) DO UPDATE SET reason = excluded.reason`, d.Serial, d.Reason, at, ns)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("deny unit %s: %w", d.Serial, err)
 	}
@@ -83,11 +89,15 @@ func (s *Store) Units(ctx context.Context) ([]hub.Unit, error) {
 	return out, nil
 }
 
-// SetCourier adds a courier decision (hub.CourierLog).
+// SetCourier adds a courier decision (hub.CourierLog), in a READ COMMITTED
+// transaction (see CreateEnrollment).
 func (s *Store) SetCourier(ctx context.Context, d hub.CourierDecision) error {
 	at, ns := splitTime(d.At)
-	_, err := s.pool.Exec(ctx, `INSERT INTO courier_decisions (serial, enabled, job, consent, reason, decided_at, decided_at_ns)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.Serial, d.Enabled, d.Job, d.Consent, d.Reason, at, ns)
+	err := s.inTx(ctx, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO courier_decisions (serial, enabled, job, consent, reason, decided_at, decided_at_ns)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.Serial, d.Enabled, d.Job, d.Consent, d.Reason, at, ns)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("keep courier decision of %s: %w", d.Serial, err)
 	}

@@ -61,6 +61,9 @@ func scanUser(r pgx.Row) (hub.User, error) {
 }
 
 func userWhere(ctx context.Context, q querier, what, where string, arg any) (hub.User, error) {
+	if s, ok := arg.(string); ok && badText(s) {
+		return hub.User{}, fmt.Errorf("look up user by %s: %w", what, hub.ErrNotFound)
+	}
 	u, err := scanUser(q.QueryRow(ctx, currentUser+" WHERE "+where, arg))
 	if err != nil {
 		return hub.User{}, fmt.Errorf("look up user by %s: %w", what, notFound(err))
@@ -69,18 +72,26 @@ func userWhere(ctx context.Context, q querier, what, where string, arg any) (hub
 }
 
 // CreateEnrollment stores a pending enrollment. A code hash stored before is
-// hub.ErrExists.
+// hub.ErrExists. Like every write, it runs in a READ COMMITTED transaction
+// of its own (retried as inTx says) whatever the database's
+// default_transaction_isolation: under REPEATABLE READ or SERIALIZABLE an
+// ON CONFLICT that meets a row committed meanwhile fails with 40001.
 func (s *Store) CreateEnrollment(ctx context.Context, e hub.Enrollment) error {
 	created, createdNs := splitTime(e.CreatedAt)
 	expires, expiresNs := splitTime(e.ExpiresAt)
-	tag, err := s.pool.Exec(ctx, `INSERT INTO enrollments
-		(code_hash, name, role, created_at, created_at_ns, expires_at, expires_at_ns)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code_hash) DO NOTHING`,
-		e.CodeHash, e.Name, e.Role, created, createdNs, expires, expiresNs)
+	var inserted int64
+	err := s.inTx(ctx, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO enrollments
+			(code_hash, name, role, created_at, created_at_ns, expires_at, expires_at_ns)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code_hash) DO NOTHING`,
+			e.CodeHash, e.Name, e.Role, created, createdNs, expires, expiresNs)
+		inserted = tag.RowsAffected()
+		return err
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("create enrollment for %s: %w", e.Name, err)
-	case tag.RowsAffected() == 0:
+	case inserted == 0:
 		return fmt.Errorf("create enrollment for %s: code: %w", e.Name, hub.ErrExists)
 	}
 	return nil
@@ -102,6 +113,9 @@ func (s *Store) CreateEnrollment(ctx context.Context, e hub.Enrollment) error {
 // re-enrolls. A second one is a real clash (say, a token hash taken) and
 // comes back as hub.ErrExists.
 func (s *Store) Enroll(ctx context.Context, codeHash string, now time.Time, u hub.User) (hub.User, error) {
+	if badText(codeHash) {
+		return hub.User{}, fmt.Errorf("enroll: %w", hub.ErrEnrollInvalid)
+	}
 	var out hub.User
 	uniques := 0
 	err := s.inTx(ctx, pgx.Serializable, func(tx pgx.Tx) error {
@@ -232,6 +246,9 @@ func (s *Store) UserByToken(ctx context.Context, tokenHash string) (hub.User, er
 // a replaced key the answer carries that key, its role, no token, and
 // RevokedAt set to when it was replaced (or the user revoked, if earlier).
 func (s *Store) UserByKeyID(ctx context.Context, keyID string) (hub.User, error) {
+	if badText(keyID) {
+		return hub.User{}, fmt.Errorf("look up user by key id: %w", hub.ErrNotFound)
+	}
 	u, err := scanUser(s.pool.QueryRow(ctx,
 		`SELECT `+userColumns+` FROM user_keys k JOIN users u ON u.id = k.user_id WHERE k.key_id = $1`, keyID))
 	if err != nil {
@@ -243,6 +260,9 @@ func (s *Store) UserByKeyID(ctx context.Context, keyID string) (hub.User, error)
 // RevokeUser marks a user revoked at at. Revoking again keeps the earlier
 // time: a revocation never moves later.
 func (s *Store) RevokeUser(ctx context.Context, name string, at time.Time) (hub.User, error) {
+	if badText(name) {
+		return hub.User{}, fmt.Errorf("revoke user %q: %w", name, hub.ErrNotFound)
+	}
 	var out hub.User
 	t, ns := splitTime(at)
 	err := s.inTx(ctx, pgx.ReadCommitted, func(tx pgx.Tx) error {
@@ -270,20 +290,26 @@ func (s *Store) RevokeUser(ctx context.Context, name string, at time.Time) (hub.
 
 // --- jobs ---
 
-// CreateJob stores a job (hub.ErrExists on its id).
+// CreateJob stores a job (hub.ErrExists on its id), in a READ COMMITTED
+// transaction as CreateEnrollment does.
 func (s *Store) CreateJob(ctx context.Context, j hub.Job) error {
 	created, createdNs := splitTime(j.CreatedAt)
 	expires, expiresNs := splitTime(j.ExpiresAt)
-	tag, err := s.pool.Exec(ctx, `INSERT INTO jobs
-		(id, building, address, doors, access_hours, incentive, terms, installer,
-		 created_at, created_at_ns, expires_at, expires_at_ns, packet)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.Building, j.Address, j.Doors, j.AccessHours, j.Incentive, j.Terms, j.Installer,
-		created, createdNs, expires, expiresNs, nonNil(j.Packet))
+	var inserted int64
+	err := s.inTx(ctx, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO jobs
+			(id, building, address, doors, access_hours, incentive, terms, installer,
+			 created_at, created_at_ns, expires_at, expires_at_ns, packet)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
+			j.ID, j.Building, j.Address, j.Doors, j.AccessHours, j.Incentive, j.Terms, j.Installer,
+			created, createdNs, expires, expiresNs, nonNil(j.Packet))
+		inserted = tag.RowsAffected()
+		return err
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("create job %s: %w", j.ID, err)
-	case tag.RowsAffected() == 0:
+	case inserted == 0:
 		return fmt.Errorf("create job %s: %w", j.ID, hub.ErrExists)
 	}
 	return nil
@@ -306,6 +332,9 @@ func scanJob(r pgx.Row) (hub.Job, error) {
 
 // Job finds a job by id.
 func (s *Store) Job(ctx context.Context, id string) (hub.Job, error) {
+	if badText(id) {
+		return hub.Job{}, fmt.Errorf("look up job %q: %w", id, hub.ErrNotFound)
+	}
 	j, err := scanJob(s.pool.QueryRow(ctx, jobColumns+" WHERE id = $1", id))
 	if err != nil {
 		return hub.Job{}, fmt.Errorf("look up job %s: %w", id, notFound(err))
@@ -316,6 +345,9 @@ func (s *Store) Job(ctx context.Context, id string) (hub.Job, error) {
 // Jobs lists jobs, newest first (ties by id, descending); installer ""
 // means every installer.
 func (s *Store) Jobs(ctx context.Context, installer string) ([]hub.Job, error) {
+	if badText(installer) {
+		return nil, nil // no installer has such a name
+	}
 	q, args := jobColumns, []any{}
 	if installer != "" {
 		q += " WHERE installer = $1"

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) hub.Storage) {
 		{"Denylist", testDenylist},
 		{"Units", testUnits},
 		{"JournalHead", testJournalHead},
+		{"LookupsRefuseBadText", testLookupsRefuseBadText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1046,4 +1047,58 @@ func testJournalHead(t *testing.T, s hub.Storage) {
 	intake(t, s, request("alice", "k3", stored(n1)), result(n1, hub.OutcomeStored))
 	head("alice", 1)
 	head("bob", 9)
+}
+
+// testLookupsRefuseBadText looks things up by strings no stored value can
+// equal, as a client may send them (a key id in a record's signature, a
+// name in a filter): a NUL byte, which PostgreSQL's text cannot hold, and
+// bytes that are not UTF-8. Each is an unknown user, job or code, or an
+// empty list, never an error: a hostile key id makes its record refused as
+// from an unknown signer, not the whole request fail.
+func testLookupsRefuseBadText(t *testing.T, s hub.Storage) {
+	ctx := context.Background()
+	alice := enroll(t, s, "alice", hubapi.RoleInstaller, "alice")
+	if err := s.CreateJob(ctx, sampleJob("job-1", "alice", at(time.Hour))); err != nil {
+		t.Fatalf("CreateJob: %v", err)
+	}
+	r := journaled(record("r1", "survey", "alice", "job-1", "unit-1", at(time.Hour), "1"), 1)
+	intake(t, s, request("alice", "k1", stored(r)), result(r, hub.OutcomeStored))
+
+	for _, bad := range []string{"\x00", "\xff", "a\x00b", "alice\x00", alice.KeyID + "\x00", "job-1\xff", "\xc3\x28"} {
+		notFound := []struct {
+			name string
+			fn   func() error
+		}{
+			{"User", func() error { _, err := s.User(ctx, bad); return err }},
+			{"UserByToken", func() error { _, err := s.UserByToken(ctx, bad); return err }},
+			{"UserByKeyID", func() error { _, err := s.UserByKeyID(ctx, bad); return err }},
+			{"RevokeUser", func() error { _, err := s.RevokeUser(ctx, bad, at(2*time.Hour)); return err }},
+			{"Job", func() error { _, err := s.Job(ctx, bad); return err }},
+			{"JournalHead", func() error { _, _, err := s.JournalHead(ctx, bad); return err }},
+		}
+		for _, tc := range notFound {
+			if err := tc.fn(); !errors.Is(err, hub.ErrNotFound) {
+				t.Errorf("%s(%q): error = %v, want ErrNotFound", tc.name, bad, err)
+			}
+		}
+		if _, err := s.Enroll(ctx, bad, at(time.Hour), newUser("mallory", at(time.Hour))); !errors.Is(err, hub.ErrEnrollInvalid) {
+			t.Errorf("Enroll(%q): error = %v, want ErrEnrollInvalid", bad, err)
+		}
+		if js, err := s.Jobs(ctx, bad); err != nil || len(js) != 0 {
+			t.Errorf("Jobs(%q) = %v, %v; want none", bad, jobIDs(js), err)
+		}
+		for _, f := range []hub.RecordFilter{{Kind: bad}, {Job: bad}, {Signer: bad}, {Kind: "survey", Signer: bad, Limit: 5}} {
+			if got, err := s.Records(ctx, f); err != nil || len(got) != 0 {
+				t.Errorf("Records(%+v) = %v, %v; want none", f, recordIDs(got), err)
+			}
+			if n, err := s.CountRecords(ctx, f); err != nil || n != 0 {
+				t.Errorf("CountRecords(%+v) = %d, %v; want 0", f, n, err)
+			}
+		}
+	}
+	// Nothing above changed anything.
+	if u, err := s.User(ctx, "alice"); err != nil || u.Revoked() {
+		t.Errorf("User(alice) after the lookups = %+v, %v; want alice, not revoked", u, err)
+	}
+	checkRecords(t, s, r)
 }

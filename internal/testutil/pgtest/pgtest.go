@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,9 +86,18 @@ func Server(t testing.TB) string {
 	return ""
 }
 
+// PoolMaxConns is the pool_max_conns DSN and MissingSchemaDSN add unless the
+// server's DSN sets one: pgxpool's default is max(4, CPUs) per pool, and
+// the suites open dozens of pools at once (each parallel subtest one or
+// two), which on a many-core runner would exhaust the server's
+// max_connections.
+const PoolMaxConns = 4
+
 // DSN returns a DSN to a fresh, empty schema t_<random> on the test server
-// (its search_path), dropped with everything in it when the test ends.
-// Skips or fails like Server.
+// (its search_path), dropped with everything in it when the test ends. It
+// carries pool_max_conns (PoolMaxConns), which pgxpool (and so
+// pgstore.Open) reads but a single pgx.Connect would send to the server as
+// an unknown setting. Skips or fails like Server.
 func DSN(t testing.TB) string {
 	t.Helper()
 	dsn, schema := newSchema(t)
@@ -123,6 +134,9 @@ func newSchema(t testing.TB) (dsn, schema string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if dsn, err = WithPoolCap(dsn); err != nil {
+		t.Fatal(err)
+	}
 	return dsn, schema
 }
 
@@ -138,6 +152,33 @@ func exec(dsn, sql string) error {
 	_, err = conn.Exec(ctx, sql)
 	return err
 }
+
+// WithPoolCap returns dsn with pool_max_conns=PoolMaxConns added, in either
+// DSN form, unless it sets pool_max_conns already.
+func WithPoolCap(dsn string) (string, error) {
+	const key = "pool_max_conns"
+	value := strconv.Itoa(PoolMaxConns)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("parse DSN: %w", err)
+		}
+		q := u.Query()
+		if q.Has(key) {
+			return dsn, nil
+		}
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	if keywordPoolMax.MatchString(dsn) {
+		return dsn, nil
+	}
+	return strings.TrimSpace(dsn) + " " + key + "=" + value, nil
+}
+
+// keywordPoolMax finds pool_max_conns= in a key=value DSN.
+var keywordPoolMax = regexp.MustCompile(`(^|\s)pool_max_conns\s*=`)
 
 // WithSearchPath returns dsn with its search_path set to schema, in either
 // DSN form.

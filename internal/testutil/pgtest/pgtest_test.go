@@ -2,10 +2,28 @@ package pgtest
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+func TestWithPoolCap(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://u@127.0.0.1:5432/db?sslmode=disable", "postgres://u@127.0.0.1:5432/db?pool_max_conns=4&sslmode=disable"},
+		{"postgres://u@h/db?pool_max_conns=10", "postgres://u@h/db?pool_max_conns=10"},
+		{"host=127.0.0.1 dbname=db ", "host=127.0.0.1 dbname=db pool_max_conns=4"},
+		{"host=h pool_max_conns = 9 dbname=db", "host=h pool_max_conns = 9 dbname=db"},
+		{"host=h application_name=xpool_max_conns", "host=h application_name=xpool_max_conns pool_max_conns=4"},
+	}
+	for _, tc := range tests {
+		got, err := WithPoolCap(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("WithPoolCap(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
 
 func TestWithSearchPath(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -22,15 +40,16 @@ func TestWithSearchPath(t *testing.T) {
 }
 
 // schemaOf returns the current schema of a connection to dsn ("" when the
-// search_path names no existing schema) and how many tables it holds.
+// search_path names no existing schema) and how many tables it holds. It
+// connects with a pool, as the stores do: DSN's pool_max_conns is a pool's.
 func schemaOf(t *testing.T, dsn string) (string, int) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
+	conn, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer conn.Close()
 	var schema *string
 	var tables int
 	err = conn.QueryRow(ctx, `SELECT current_schema(),
@@ -51,6 +70,11 @@ func TestDSN(t *testing.T) {
 		schema, tables := schemaOf(t, dsn)
 		if schema == "" || tables != 0 {
 			t.Fatalf("DSN gives schema %q with %d tables, want a fresh empty one", schema, tables)
+		}
+		if cfg, err := pgxpool.ParseConfig(dsn); err != nil {
+			t.Errorf("DSN %s: %v", dsn, err)
+		} else if !strings.Contains(os.Getenv(EnvDSN), "pool_max_conns") && cfg.MaxConns != PoolMaxConns {
+			t.Errorf("DSN %s: pool of %d connections, want %d", dsn, cfg.MaxConns, PoolMaxConns)
 		}
 		if other := DSN(t); other == dsn {
 			t.Errorf("two calls gave the same DSN %s", dsn)
