@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/config"
@@ -45,6 +46,11 @@ type Factory struct {
 	GOOS   string
 	Global Global
 	Log    *slog.Logger
+	// FileKeys keeps this home's keys and hub token in files in its data
+	// directory (mode 0600), never in the OS keyring: for a home that is
+	// thrown away, as the demo's is, so nothing of it outlives the
+	// directory.
+	FileKeys bool
 
 	dirs     *paths.Dirs
 	cfg      *config.Config
@@ -107,7 +113,11 @@ func (f *Factory) IdentityStore() (identity.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.idStore = identity.DefaultStore(d.Data)
+		if f.FileKeys {
+			f.idStore = &identity.File{Path: filepath.Join(d.Data, identity.FileName)}
+		} else {
+			f.idStore = identity.DefaultStore(d.Data)
+		}
 	}
 	return f.idStore, nil
 }

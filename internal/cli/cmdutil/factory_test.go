@@ -141,3 +141,25 @@ func TestFactorySalesQueuesSignedRecords(t *testing.T) {
 		t.Errorf("queued visit not signed by the user's key: %v", err)
 	}
 }
+
+// TestFactoryFileKeys: a throwaway home keeps its keys and hub token in its
+// own files, never in the OS keyring, even where a keyring works.
+func TestFactoryFileKeys(t *testing.T) {
+	home := t.TempDir()
+	f, _ := testFactory(t, home)
+	f.FileKeys = true
+	st, err := f.IdentityStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.(*identity.File); !ok {
+		t.Errorf("identity store = %T (%v), want a file", st, st)
+	}
+	ss, err := f.SessionStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.Keyring != nil || !strings.HasPrefix(ss.TokenFile, home) {
+		t.Errorf("session store keyring %v, token file %s", ss.Keyring, ss.TokenFile)
+	}
+}

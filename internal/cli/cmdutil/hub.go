@@ -14,7 +14,11 @@ func (f *Factory) SessionStore() (*hubclient.SessionStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hubclient.DefaultSessionStore(d.Data), nil
+	ss := hubclient.DefaultSessionStore(d.Data)
+	if f.FileKeys {
+		ss.Keyring = nil
+	}
+	return ss, nil
 }
 
 // HubSession loads the hub session; when nobody has logged in, the error

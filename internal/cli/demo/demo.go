@@ -252,8 +252,9 @@ func saveState(dir string, st state) error {
 	return os.WriteFile(filepath.Join(dir, stateFile), append(b, '\n'), 0o600)
 }
 
-// laptopFactory is f with LATCHKEY_HOME pointed at the demo's laptop, so
-// the demo never touches the user's own data, login or settings.
+// laptopFactory is f with LATCHKEY_HOME pointed at the demo's laptop and
+// its keys and token in files there, so the demo never touches the user's
+// own data, login, settings or keyring.
 func laptopFactory(f *cmdutil.Factory, home string) *cmdutil.Factory {
 	getenv := func(k string) string {
 		switch {
@@ -264,7 +265,8 @@ func laptopFactory(f *cmdutil.Factory, home string) *cmdutil.Factory {
 		}
 		return f.Getenv(k)
 	}
-	return &cmdutil.Factory{IO: f.IO, Build: f.Build, Now: f.Now, Rand: f.Rand, Getenv: getenv, GOOS: f.GOOS, Global: f.Global, Log: f.Log}
+	return &cmdutil.Factory{IO: f.IO, Build: f.Build, Now: f.Now, Rand: f.Rand, Getenv: getenv, GOOS: f.GOOS, Global: f.Global, Log: f.Log,
+		FileKeys: true}
 }
 
 // office is the demo's back office.
