@@ -6,14 +6,13 @@
 package install
 
 import (
-	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	"github.com/latchkey/latchkey/internal/cli/unitopt"
-	"github.com/latchkey/latchkey/internal/device"
 	"github.com/latchkey/latchkey/internal/install"
 )
 
@@ -111,56 +110,36 @@ test blocks the install until it passes.`,
 			if err := needJob(jobRef); err != nil {
 				return err
 			}
-			s, err := f.Session(ctx)
+			fw, err := NewFlow(ctx, f, fl)
 			if err != nil {
 				return err
 			}
-			st, err := s.Status(ctx, jobRef)
-			if err != nil {
+			res, err := fw.SelfTest(ctx, jobRef, relay)
+			switch {
+			case errors.Is(err, install.ErrNotReady):
+				return cmdutil.WithHint(err, "pair its unit first: latchkey pair --job "+jobRef)
+			case err != nil:
 				return cmdutil.JobHint(err)
 			}
-			if st.Serial == "" {
-				return fmt.Errorf("job %s: %w: pair its unit first (latchkey pair --job %s)", st.Job, install.ErrNotReady, jobRef)
-			}
-			l, err := unitopt.Open(ctx, f, fl)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			var results []device.SelfTestResult
-			err = l.Do(ctx, func(ctx context.Context, u *device.Unit) error {
-				id, err := u.Identity(ctx)
+			if f.Global.JSON {
+				st, err := fw.Status(ctx, jobRef)
 				if err != nil {
 					return err
 				}
-				if id.Serial != st.Serial {
-					return fmt.Errorf("unit %s is on the cable, the job's unit is %s: connect it", id.Serial, st.Serial)
-				}
-				results, err = u.RunSelfTest(ctx, "", relay)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			passed, err := s.RecordSelfTest(ctx, st.Job, st.Serial, results)
-			if err != nil {
-				return err
-			}
-			if f.Global.JSON {
-				if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"job": st.Job, "unit": st.Serial, "passed": passed, "results": results}); err != nil {
+				if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"job": st.Job, "unit": res.Serial, "passed": res.Passed, "results": res.Results}); err != nil {
 					return err
 				}
 			} else {
-				rows := make([][]string, len(results))
-				for i, r := range results {
+				rows := make([][]string, len(res.Results))
+				for i, r := range res.Results {
 					rows[i] = []string{r.Name, r.Result, r.Detail}
 				}
 				if err := cmdutil.Table(f.IO, []string{"TEST", "RESULT", "DETAIL"}, rows, 2); err != nil {
 					return err
 				}
 			}
-			if !passed {
-				return fmt.Errorf("unit %s: %w; the install cannot go on until it passes", st.Serial, install.ErrSelfTestFailed)
+			if !res.Passed {
+				return fmt.Errorf("unit %s: %w; the install cannot go on until it passes", res.Serial, install.ErrSelfTestFailed)
 			}
 			return nil
 		},

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/cli/unitopt"
 	"github.com/latchkey/latchkey/internal/device"
 	"github.com/latchkey/latchkey/internal/install"
+	"github.com/latchkey/latchkey/internal/install/flow"
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/survey"
 )
@@ -147,15 +148,7 @@ func measureSignal(ctx context.Context, f *cmdutil.Factory, u *device.Unit, p pr
 	if err != nil {
 		return "", fmt.Errorf("read the signal at the mount point: %w", err)
 	}
-	sig := survey.Signal{MeasuredAt: f.Now().UTC(), Unit: p.Serial}
-	if st.RSSI != nil {
-		n := int(*st.RSSI)
-		sig.RSSIDBm = &n
-	}
-	if st.RSRP != nil {
-		n := int(*st.RSRP)
-		sig.RSRPDBm = &n
-	}
+	sig := flow.SignalOf(st, p.Serial, f.Now())
 	sv, err := f.Surveys(ctx)
 	if err != nil {
 		return "", err
