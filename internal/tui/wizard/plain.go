@@ -34,65 +34,7 @@ var ErrQuit = errors.New("left the install; what was done is kept")
 // for the installer on site: the text after "Next:" in --plain mode and
 // under an error on the full screen. Retrying is answering r (plain) or
 // pressing r (full screen).
-func NextStep(err error) string {
-	var attempts *device.AttemptsError
-	var hinted interface{ NextStep() string }
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, ErrQuit):
-		return "run 'latchkey install --resume' to continue where you left off"
-	case errors.Is(err, flow.ErrNothingToResume):
-		return "pick a job from the list"
-	case errors.Is(err, flow.ErrLabelMismatch), errors.Is(err, provision.ErrLabel):
-		return "check that the unit on the cable came out of this box; answer r to compare the codes again, or q to stop, and do not install a unit whose code does not match: report it to your operator"
-	case errors.Is(err, flow.ErrWrongUnit), errors.Is(err, provision.ErrOtherUnit):
-		return "connect the unit paired with this job (the message names its serial number) and answer r to retry"
-	case errors.Is(err, flow.ErrNameMismatch):
-		return "type the signer's name exactly as given (case and spaces do not matter); answer r to try again; nothing was signed"
-	case errors.Is(err, flow.ErrTermsChanged):
-		return "the facts behind the terms changed since they were read: answer r to show the new terms and have the manager read them again"
-	case errors.Is(err, errPlainNotAgreed):
-		return "nothing was signed; answer r to go through the terms again with the manager, or q to stop here (the install waits at the consent)"
-	case errors.Is(err, errPlainNoAuthority):
-		return "only the owner, the managing agent or a board member may sign: answer q and come back with one of them, or r if they are here now"
-	case errors.Is(err, install.ErrConsentNotReady):
-		return "the survey must say go, the unit must be paired and every door key burned before the manager signs: do the step the message names first"
-	case errors.Is(err, install.ErrSelfTestFailed):
-		return "fix what the failed test names (tamper switch, supply, antenna), then run 'latchkey install --resume' to test again; do not fit a unit that keeps failing"
-	case errors.Is(err, install.ErrNotReady):
-		return "a step before this one is not done: answer q and see 'latchkey install status' for which"
-	case errors.Is(err, survey.ErrNoGo):
-		return "the survey says no-go: edit the survey, or override it with a written reason, before going on"
-	case errors.Is(err, survey.ErrPendingSignal):
-		return "the survey waits for the signal reading: pair the unit at its mount point first"
-	case errors.Is(err, install.ErrNoOverride):
-		return "write out who decided to go ahead and why it is safe (at least 10 characters)"
-	case errors.Is(err, install.ErrConsented):
-		return "this job's consent is signed already: nothing more to sign"
-	case errors.Is(err, install.ErrSurveyLocked):
-		return "the signed consent names the saved survey, so it cannot change: keep it"
-	case errors.Is(err, consent.ErrInvalid):
-		return "correct the answer the message names: answer r to enter it again; nothing was kept"
-	case errors.Is(err, survey.ErrNotImage), errors.Is(err, survey.ErrPhotoTooLarge):
-		return "give the path of a JPEG, PNG, HEIC or WebP photo of at most 20 MB: answer r to enter it again"
-	case errors.Is(err, provision.ErrDenied), errors.Is(err, provision.ErrQuarantined),
-		errors.Is(err, provision.ErrChainInvalid), errors.Is(err, provision.ErrUnknownRoot),
-		errors.Is(err, provision.ErrCertExpired), errors.Is(err, provision.ErrKeyUsage),
-		errors.Is(err, provision.ErrSerialMismatch), errors.Is(err, provision.ErrKeyMismatch),
-		errors.Is(err, provision.ErrNonceMismatch), errors.Is(err, provision.ErrBadSignature),
-		errors.Is(err, provision.ErrBadReceipt), errors.Is(err, provision.ErrKCVMismatch),
-		errors.Is(err, provision.ErrReceiptMismatch):
-		return "do what the message says; do not install a unit that fails its checks: report it to your operator"
-	case errors.Is(err, device.ErrDisconnected), errors.Is(err, device.ErrClosed):
-		return "reconnect the cable and answer r to retry"
-	case errors.As(err, &attempts), errors.Is(err, device.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-		return "check the cable and that the unit has power, then answer r to retry"
-	case errors.As(err, &hinted) && hinted.NextStep() != "":
-		return hinted.NextStep()
-	}
-	return "answer r to try again, or q to stop here: what was done is kept and 'latchkey install --resume' continues"
-}
+func NextStep(err error) string { return advice(err, true) }
 
 // Errors of the plain mode's own questions.
 var (
