@@ -89,6 +89,16 @@ func NewSession(jobs *Jobs, surveys *Surveys, q Queue, j Journal, now func() tim
 
 func (s *Session) db() *sql.DB { return s.st.st.DB() }
 
+// LastWorked is the number of the journal's newest entry about the job: the
+// higher, the more recently its install was worked on; 0 when never.
+func (s *Session) LastWorked(ctx context.Context, jobID string) (int64, error) {
+	var seq sql.NullInt64
+	if err := s.db().QueryRowContext(ctx, `SELECT max(seq) FROM journal WHERE job = ?`, jobID).Scan(&seq); err != nil {
+		return 0, err
+	}
+	return seq.Int64, nil
+}
+
 // Status reads where the job's install stands.
 func (s *Session) Status(ctx context.Context, jobRef string) (Status, error) {
 	job, err := s.st.Get(ctx, jobRef)
@@ -186,7 +196,10 @@ func (s *Session) Status(ctx context.Context, jobRef string) (Status, error) {
 
 	// Notice.
 	var notices int
-	if err := s.db().QueryRowContext(ctx, `SELECT count(*) FROM notices WHERE job = ?`, id).Scan(&notices); err != nil {
+	// Only notices given for the consent in force count: a consent signed
+	// again after a revocation needs its own notice to tenants.
+	if err := s.db().QueryRowContext(ctx, `SELECT count(*) FROM notices n JOIN consents c ON c.record_id = n.consent_id
+		WHERE n.job = ? AND c.job = n.job AND c.revoked_at IS NULL`, id).Scan(&notices); err != nil {
 		return Status{}, err
 	}
 	if notices > 0 {
@@ -381,7 +394,8 @@ func (s *Session) Finish(ctx context.Context, jobRef string) (string, error) {
 		dst   *[]string
 	}{
 		{`SELECT record_id FROM burns WHERE job = ? ORDER BY slot`, &rep.Receipts},
-		{`SELECT record_id FROM notices WHERE job = ? ORDER BY given_at`, &rep.Notices},
+		{`SELECT n.record_id FROM notices n JOIN consents c ON c.record_id = n.consent_id
+			WHERE n.job = ? AND c.job = n.job AND c.revoked_at IS NULL ORDER BY n.given_at`, &rep.Notices},
 	} {
 		rows, err := q.QueryContext(ctx, list.query, st.Job)
 		if err != nil {

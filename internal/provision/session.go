@@ -33,6 +33,10 @@ var (
 	ErrDenied = errors.New("the back office has denied this unit")
 	// ErrLabel: the installer did not confirm the label code.
 	ErrLabel = errors.New("the label code was not confirmed")
+	// ErrUnanswered: the label question got no answer either way (the
+	// installer left, the input ended). A confirm func wraps it; the
+	// pairing stops without recording a rejection of the unit.
+	ErrUnanswered = errors.New("the label question was not answered")
 	// ErrNotPaired: burning needs the job's unit paired first.
 	ErrNotPaired = errors.New("no unit is paired for this job")
 	// ErrOtherUnit: the unit on the cable is not the one paired for the job.
@@ -219,6 +223,10 @@ func (s *Service) Pair(ctx context.Context, u Unit, jobID string, confirm func(l
 		}
 	}
 	if err := confirm(a.Label); err != nil {
+		if errors.Is(err, ErrUnanswered) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			// Walking away is not rejecting the unit: nothing to journal.
+			return Pairing{}, fmt.Errorf("pairing of unit %s stopped before its label code was confirmed: %w", a.Serial, err)
+		}
 		s.journalFailure(ctx, "unit.label_rejected", a.Serial, jobID, err.Error())
 		return Pairing{}, fmt.Errorf("%w: %w", ErrLabel, err)
 	}

@@ -141,6 +141,18 @@ func run(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	if fresh {
+		// Until the demo's state is saved, a failure leaves nothing
+		// behind: a half-made demo in --keep's directory could not be
+		// continued, nor would the directory take a new one.
+		saved := false
+		defer func() {
+			if !saved {
+				emptyDir(dir)
+			}
+		}()
+		defer func() { saved = saved || fileExists(filepath.Join(dir, stateFile)) }()
+	}
 
 	// The back office, on loopback.
 	office, err := startHub(ctx, filepath.Join(dir, "hub"), st.HubAddr)
@@ -198,6 +210,19 @@ func run(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 		return nil
 	}
 	return werr
+}
+
+// emptyDir removes everything in dir, keeping dir.
+func emptyDir(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // demoDir is --keep DIR (made if missing) or a new temporary directory that

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
 	"github.com/latchkey/latchkey/internal/cli/unitopt"
+	"github.com/latchkey/latchkey/internal/hubapi"
 	"github.com/latchkey/latchkey/internal/hubclient"
 	"github.com/latchkey/latchkey/internal/install"
 	"github.com/latchkey/latchkey/internal/install/flow"
@@ -121,16 +123,20 @@ func uploader(f *cmdutil.Factory, ob *outbox.Outbox) flow.Uploader {
 			}
 		})
 		res := flow.Upload{Hub: sess.URL, Sent: sum.Sent, Refused: len(sum.Rejected), Remaining: sum.Remaining}
+		var he *hubapi.Error
 		switch {
 		case err == nil:
 		case errors.Is(err, outbox.ErrGaveUp), errors.Is(err, hubclient.ErrUnreachable):
 			res.Offline, res.Err = true, err.Error()
 		case ctx.Err() != nil:
 			return res, err
+		case errors.As(err, &he) && (he.Code == hubapi.CodeRevoked || he.Code == hubapi.CodeUnauthorized):
+			// Trying later will not help: the login must be renewed.
+			res.Err = err.Error() + ": your login is no longer valid; ask your administrator for a new code and run 'latchkey login', then 'latchkey sync'"
 		default:
-			// The hub answered with an error (a revoked login, say): the
-			// records stay queued and the message says why.
-			res.Offline, res.Err = true, err.Error()
+			// The hub answered with another error: the records stay
+			// queued and the message says why.
+			res.Err = err.Error() + "; the records stay queued: run 'latchkey sync' again later"
 		}
 		return res, nil
 	}
@@ -142,7 +148,13 @@ func RunWizard(ctx context.Context, f *cmdutil.Factory, o WizardOptions) (wizard
 	if !o.Plain && !f.IO.CanPrompt() {
 		return wizard.Result{}, cmdutil.Usagef("the install wizard needs a terminal: run it in one, use --plain for line-by-line questions, or run the steps as commands (latchkey install status --job ID says which)")
 	}
-	fl, err := NewFlow(ctx, f, o.Unit)
+	unit := o.Unit
+	if !o.Plain {
+		// A line on stderr would garble the full screen; in plain mode
+		// the link's notes are lines like the others.
+		unit.Messages = io.Discard
+	}
+	fl, err := NewFlow(ctx, f, unit)
 	if err != nil {
 		return wizard.Result{}, err
 	}
@@ -197,7 +209,10 @@ func summary(f *cmdutil.Factory, res wizard.Result) {
 	switch {
 	case res.Job == "":
 		return
-	case res.Finished && res.Uploaded && !res.Upload.Offline:
+	case res.Finished && res.Uploaded && res.Upload.Refused > 0:
+		fmt.Fprintf(f.IO.Out, "install of job %s finished (report %s); the back office refused %d records: latchkey outbox list --state rejected\n",
+			shortID(res.Job), res.Report, res.Upload.Refused)
+	case res.Finished && res.Uploaded && !res.Upload.Offline && res.Upload.Err == "" && res.Upload.Remaining == 0:
 		fmt.Fprintf(f.IO.Out, "install of job %s finished and sent (report %s)\n", shortID(res.Job), res.Report)
 	case res.Finished:
 		fmt.Fprintf(f.IO.Out, "install of job %s finished (report %s); its records are queued: latchkey sync\n", shortID(res.Job), res.Report)

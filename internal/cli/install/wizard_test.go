@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/sim"
+	"github.com/latchkey/latchkey/internal/testutil/clitest"
 	"github.com/latchkey/latchkey/internal/testutil/hubtest"
 	"github.com/latchkey/latchkey/internal/testutil/simtest"
 )
@@ -16,7 +17,18 @@ import (
 // install on the real flow: a back office on loopback, a virtual unit on a
 // pty, answers typed line by line. Then it runs the wizard again for the same
 // job: everything is done, nothing is asked or sent twice.
-func TestPlainWizardInstall(t *testing.T) {
+// bench is a back office, an installer's laptop with a pulled two-door job
+// whose survey waits for the signal, and a virtual unit of a trusted test
+// factory.
+type bench struct {
+	office *hubtest.Office
+	sam    *clitest.Machine
+	job    string
+	unit   *simtest.Sim
+}
+
+func newBench(t *testing.T) bench {
+	t.Helper()
 	office := hubtest.Start(t)
 	sam := office.Join("sam", "installer")
 	factory := filepath.Join(t.TempDir(), "factory")
@@ -49,6 +61,12 @@ func TestPlainWizardInstall(t *testing.T) {
 	lk := sim.NewLatchkey(sim.LatchkeyConfig{Seed: 7, Chain: sim.DirFactory{Dir: factory}, Unseal: provision.OpenKey})
 	unit := simtest.Start(t, sim.Options{Unit: u, Extensions: []sim.Extension{lk.Extension()}}, simtest.Config{})
 
+	return bench{office: office, sam: sam, job: job, unit: unit}
+}
+
+func TestPlainWizardInstall(t *testing.T) {
+	b := newBench(t)
+	office, sam, job, unit := b.office, b.sam, b.job, b.unit
 	answers := []string{
 		"", "y", // pair: connected; the label matches
 		"n",                    // self-test without the relay
@@ -106,5 +124,58 @@ func TestPlainWizardInstall(t *testing.T) {
 	}
 	if after := office.MustHub("records", "list", "--job", job); after != records {
 		t.Errorf("the second run changed the back office's records:\n%s\nthen\n%s", records, after)
+	}
+}
+
+// TestPlainWizardLabel: answering no to the label question records the
+// unit as rejected; walking away from the question (the input ends) records
+// nothing and pairs nothing.
+func TestPlainWizardLabel(t *testing.T) {
+	b := newBench(t)
+	left := b.sam.RunIn("\n", "install", "--plain", "--job", b.job, "--port", b.unit.Link)
+	if left.Code == 0 {
+		t.Fatalf("input ended at the label question, yet exit 0:\n%s", left.Stdout)
+	}
+	if j := b.sam.MustRun("journal", "list", "--job", b.job).Stdout; strings.Contains(j, "label_rejected") || strings.Contains(j, "unit.paired") {
+		t.Errorf("leaving at the label question was journalled:\n%s", j)
+	}
+	no := b.sam.RunIn("\nn\nq\n", "install", "--plain", "--job", b.job, "--port", b.unit.Link)
+	if no.Code == 0 || !strings.Contains(no.Stdout, "do not install a unit whose code does not match") {
+		t.Fatalf("answered no: exit %d\n%s\n%s", no.Code, no.Stdout, no.Stderr)
+	}
+	if j := b.sam.MustRun("journal", "list", "--job", b.job).Stdout; !strings.Contains(j, "unit.label_rejected") || strings.Contains(j, "unit.paired") {
+		t.Errorf("a rejected label is not journalled as such:\n%s", j)
+	}
+}
+
+// TestResumeLastWorked: --resume continues the install worked on last, not
+// the one furthest along.
+func TestResumeLastWorked(t *testing.T) {
+	b := newBench(t)
+	other := b.office.MustHub("job", "create", "--building", "Oak House", "--address", "3 Oak Rd", "--doors", "lobby", "--installer", "sam")
+	b.sam.MustRun("jobs", "pull")
+	resumed := func() string {
+		t.Helper()
+		r := b.sam.RunIn("", "install", "--plain", "--resume", "--port", b.unit.Link)
+		for _, id := range []string{b.job, other} {
+			if strings.Contains(r.Stdout, "Job "+id[:8]) {
+				return id
+			}
+		}
+		t.Fatalf("--resume named no job:\n%s\n%s", r.Stdout, r.Stderr)
+		return ""
+	}
+	// The first job's survey was saved in newBench: it is the one started.
+	if got := resumed(); got != b.job {
+		t.Errorf("--resume with one install started = %s, want %s", got, b.job)
+	}
+	// Then the other job is surveyed: it was worked on last.
+	file := filepath.Join(t.TempDir(), "survey.yaml")
+	if err := os.WriteFile(file, []byte(b.sam.MustRun("survey", "template", "--job", other).Stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.sam.MustRun("survey", "new", "--job", other, "--from", file)
+	if got := resumed(); got != other {
+		t.Errorf("--resume after working on %s = %s", other, got)
 	}
 }

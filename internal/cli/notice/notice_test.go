@@ -461,3 +461,35 @@ func TestHubRefusesForgedConsent(t *testing.T) {
 		t.Errorf("hub courier after a refused enable = %v", c)
 	}
 }
+
+// TestNoticeCountsForItsConsent: a notice counts for the install only while
+// the consent it was given for is in force; once that consent is revoked,
+// install status no longer shows the notice step done.
+func TestNoticeCountsForItsConsent(t *testing.T) {
+	b := newBench(t)
+	job, _ := b.job()
+	signed := b.sam.Now
+	b.setClock(signed)
+	b.consent(job, b.due())
+	b.setClock(signed.Add(3 * time.Hour))
+	mustRun(t, b.sam, with("notice", "record", "--job", job, "--how", "posted", "--given-at", "2h",
+		"--photo", photo(t), "--where", "lobby notice board")...)
+	state := func() map[string]string {
+		var st struct{ Steps []struct{ Step, State string } }
+		if err := json.Unmarshal([]byte(mustRun(t, b.sam, "install", "status", "--job", job, "--json").Stdout), &st); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, s := range st.Steps {
+			out[s.Step] = s.State
+		}
+		return out
+	}
+	if s := state(); s["notice"] != "done" || s["consent"] != "done" {
+		t.Fatalf("before the revocation: %v", s)
+	}
+	mustRun(t, b.sam, "consent", "revoke", "--job", job, "--reason", "the board withdrew consent", "--by", "Ana Ruiz", "--role", "board", "--yes")
+	if s := state(); s["notice"] != "todo" || s["consent"] != "blocked" {
+		t.Errorf("after the revocation: %v, want the notice todo and the consent blocked", s)
+	}
+}

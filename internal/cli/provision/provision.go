@@ -86,7 +86,7 @@ record for the back office.`,
 				fmt.Fprintf(f.IO.ErrOut, "The unit's label code is  %s\n", code)
 				ok, err := cmdutil.Confirm(f.IO, "Does it match the code printed on the unit's box?")
 				if err != nil {
-					return err
+					return fmt.Errorf("%w: %w", provision.ErrUnanswered, err)
 				}
 				if !ok {
 					return errors.New("the installer said the label on the box does not match: the unit may have been swapped")

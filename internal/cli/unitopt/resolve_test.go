@@ -59,6 +59,19 @@ func TestResolve(t *testing.T) {
 			t.Fatalf("stderr %q does not say which unit", errOut)
 		}
 	})
+	t.Run("messages elsewhere", func(t *testing.T) {
+		t.Parallel()
+		m := clitest.New(t, "u")
+		link := announce(t, m, os.Getpid(), "SIM-1")
+		f, _, errOut := m.Factory("")
+		var msgs strings.Builder
+		if got, err := unitopt.Resolve(f, unitopt.Flags{Messages: &msgs}); err != nil || got != link {
+			t.Fatalf("Resolve = %q, %v; want %q", got, err, link)
+		}
+		if errOut.Len() != 0 || !strings.Contains(msgs.String(), "using virtual-unit SIM-1") {
+			t.Fatalf("stderr %q, messages %q: the note belongs in Messages only", errOut, msgs.String())
+		}
+	})
 	t.Run("two units need --port", func(t *testing.T) {
 		t.Parallel()
 		m := clitest.New(t, "u")

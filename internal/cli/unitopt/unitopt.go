@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -46,6 +47,18 @@ type Flags struct {
 	// in) before the operation starts again. Pairing and burning set it:
 	// their operation begins by attesting the unit.
 	WholeOps bool
+	// Messages is where the link's notes go ("using the virtual unit…",
+	// "link dropped, reconnecting…"); nil means stderr. The full-screen
+	// wizard discards them, since stray lines would garble its screen.
+	Messages io.Writer
+}
+
+// messages is where the link's notes go.
+func (fl Flags) messages(f *cmdutil.Factory) io.Writer {
+	if fl.Messages != nil {
+		return fl.Messages
+	}
+	return f.IO.ErrOut
 }
 
 // DefaultRetries is --retries' default: a read that got no answer is sent
@@ -341,7 +354,7 @@ func resolve(f *cmdutil.Factory, fl Flags) (ports.Port, error) {
 	case 0:
 		return ports.Port{}, cmdutil.WithHint(ErrNoUnit, "plug the unit in with a data cable, or name a port with --port ('latchkey ports --all' lists them)")
 	case 1:
-		fmt.Fprintf(f.IO.ErrOut, "using %s %s on %s\n", units[0].Kind, units[0].Serial, units[0].Path)
+		fmt.Fprintf(fl.messages(f), "using %s %s on %s\n", units[0].Kind, units[0].Serial, units[0].Path)
 		return units[0], nil
 	}
 	var paths []string
@@ -394,7 +407,8 @@ func Open(ctx context.Context, f *cmdutil.Factory, fl Flags) (*Link, error) {
 		return nil, cmdutil.WithHint(err, "check the cable and that no other program has the port open")
 	}
 	c := smp.NewClient(p, smp.ClientOptions{Timeout: fl.Timeout})
-	errOut := func(format string, args ...any) { fmt.Fprintf(f.IO.ErrOut, format+"\n", args...) }
+	msgs := fl.messages(f)
+	errOut := func(format string, args ...any) { fmt.Fprintf(msgs, format+"\n", args...) }
 	log := f.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

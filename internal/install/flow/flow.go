@@ -139,21 +139,25 @@ func (f *Flow) Jobs(ctx context.Context) ([]JobItem, error) {
 	return out, nil
 }
 
-// Resume returns the id of the install to continue: the unfinished install
-// among the pulled jobs that was started (any step past the job done),
-// preferring the one whose next step is furthest along.
+// Resume returns the id of the install to continue: of the pulled jobs whose
+// install was started and is not done to the upload, the one worked on last
+// (the journal's newest entry).
 func (f *Flow) Resume(ctx context.Context) (string, error) {
 	items, err := f.Jobs(ctx)
 	if err != nil {
 		return "", err
 	}
-	best, bestAt := "", -1
+	best, bestSeq := "", int64(-1)
 	for _, it := range items {
-		if !it.Started || it.Finished || it.Expired {
+		if !it.Started || it.Next == "" || it.Expired {
 			continue
 		}
-		if at := slices.Index(install.Steps(), it.Next); at > bestAt {
-			best, bestAt = it.Job.ID, at
+		seq, err := f.c.Session.LastWorked(ctx, it.Job.ID)
+		if err != nil {
+			return "", err
+		}
+		if seq > bestSeq {
+			best, bestSeq = it.Job.ID, seq
 		}
 	}
 	if best == "" {
@@ -300,7 +304,8 @@ func (f *Flow) Pair(ctx context.Context, jobRef string, confirm func(ctx context
 		ask := func(label string) error {
 			ok, err := confirm(ctx, label)
 			if err != nil {
-				return err
+				// No answer either way: the unit was not rejected.
+				return fmt.Errorf("%w: %w", provision.ErrUnanswered, err)
 			}
 			if !ok {
 				return fmt.Errorf("%w (the unit shows %s): the unit may have been swapped; nothing was paired", ErrLabelMismatch, label)
@@ -312,6 +317,39 @@ func (f *Flow) Pair(ctx context.Context, jobRef string, confirm func(ctx context
 			return err
 		}
 		res.Pairing = p
+		res.RSSI, res.Verdict, err = f.measure(ctx, u, p)
+		return err
+	})
+	return res, err
+}
+
+// MeasureSignal reads the signal again with the job's paired unit on the
+// cable and re-judges the survey: for a pairing whose signal reading was
+// lost (a kill or a pulled cable between the two), which leaves the survey
+// pending its signal. The unit on the cable must be the job's.
+func (f *Flow) MeasureSignal(ctx context.Context, jobRef string) (PairResult, error) {
+	job, err := f.c.Jobs.Get(ctx, jobRef)
+	if err != nil {
+		return PairResult{}, err
+	}
+	p, err := f.c.Provision.Paired(ctx, job.ID)
+	if err != nil {
+		return PairResult{}, fmt.Errorf("job %s: %w: pair its unit first", job.ID, install.ErrNotReady)
+	}
+	l, err := f.c.Open(ctx)
+	if err != nil {
+		return PairResult{}, err
+	}
+	defer l.Close()
+	res := PairResult{Pairing: p}
+	err = l.Do(ctx, func(ctx context.Context, u *device.Unit) error {
+		id, err := u.Identity(ctx)
+		if err != nil {
+			return err
+		}
+		if id.Serial != p.Serial {
+			return fmt.Errorf("%w: unit %s is on the cable, the job's unit is %s: connect it", ErrWrongUnit, id.Serial, p.Serial)
+		}
 		res.RSSI, res.Verdict, err = f.measure(ctx, u, p)
 		return err
 	})

@@ -28,6 +28,7 @@ type Driver interface {
 	OverrideSurvey(ctx context.Context, job, reason string) (install.Saved, error)
 
 	Pair(ctx context.Context, job string, confirm func(ctx context.Context, label string) (bool, error)) (flow.PairResult, error)
+	MeasureSignal(ctx context.Context, job string) (flow.PairResult, error)
 	SelfTest(ctx context.Context, job string, relay bool) (flow.SelfTest, error)
 	BurnPlan(ctx context.Context, job string) (flow.BurnPlan, error)
 	Burn(ctx context.Context, job string, progress func(provision.SlotResult)) (provision.BurnResult, error)
