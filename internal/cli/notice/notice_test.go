@@ -475,7 +475,9 @@ func TestNoticeCountsForItsConsent(t *testing.T) {
 	mustRun(t, b.sam, with("notice", "record", "--job", job, "--how", "posted", "--given-at", "2h",
 		"--photo", photo(t), "--where", "lobby notice board")...)
 	state := func() map[string]string {
-		var st struct{ Steps []struct{ Step, State string } }
+		var st struct {
+			Steps []struct{ Step, State string }
+		}
 		if err := json.Unmarshal([]byte(mustRun(t, b.sam, "install", "status", "--job", job, "--json").Stdout), &st); err != nil {
 			t.Fatal(err)
 		}
