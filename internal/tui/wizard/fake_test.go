@@ -46,6 +46,7 @@ type fakeDriver struct {
 	consent  *install.StoredConsent
 	report   string
 	offline  bool
+	checks   []survey.Survey // what CheckSurvey was given, in order
 
 	errs map[string]error // by method name: the next call fails
 }
@@ -167,7 +168,20 @@ func (f *fakeDriver) CheckSurvey(_ context.Context, job string, s survey.Survey)
 		return nil, err
 	}
 	s.Job = j.ID
+	f.mu.Lock()
+	f.checks = append(f.checks, s)
+	f.mu.Unlock()
 	return survey.Validate(s, j.Doors), nil
+}
+
+// lastCheck is the survey the last CheckSurvey was given.
+func (f *fakeDriver) lastCheck() (survey.Survey, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.checks) == 0 {
+		return survey.Survey{}, false
+	}
+	return f.checks[len(f.checks)-1], true
 }
 
 func (f *fakeDriver) SaveSurvey(ctx context.Context, job string, s survey.Survey, photos []flow.PhotoInput) (install.Saved, error) {
@@ -231,12 +245,42 @@ func (f *fakeDriver) Pair(ctx context.Context, job string, confirm func(ctx cont
 		s := survey.WithSignal(*f.survey, survey.Signal{RSSIDBm: &rssi, MeasuredAt: at, Unit: "LK0000004242"})
 		f.survey = &s
 		verdict = survey.Evaluate(s).Outcome
-		if verdict == survey.Go || verdict == survey.GoWithConditions {
+		switch verdict {
+		case survey.Go, survey.GoWithConditions:
 			f.states[install.StepSurvey] = install.Done
+		case survey.NoGo:
+			f.states[install.StepSurvey] = install.Blocked
 		}
 	}
 	f.mu.Unlock()
 	rssi := f.rssi
+	return pairResult(verdict, &rssi), nil
+}
+
+// MeasureSignal reads the signal again with the paired unit, as the flow
+// does for a pairing whose signal reading was lost.
+func (f *fakeDriver) MeasureSignal(_ context.Context, job string) (flow.PairResult, error) {
+	if err := f.call("MeasureSignal"); err != nil {
+		return flow.PairResult{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.states[install.StepPair] != install.Done {
+		return flow.PairResult{}, fmt.Errorf("job %s: %w: pair its unit first", job, install.ErrNotReady)
+	}
+	var verdict survey.Outcome
+	rssi := f.rssi
+	if f.survey != nil {
+		s := survey.WithSignal(*f.survey, survey.Signal{RSSIDBm: &rssi, MeasuredAt: at, Unit: "LK0000004242"})
+		f.survey = &s
+		verdict = survey.Evaluate(s).Outcome
+		switch verdict {
+		case survey.Go, survey.GoWithConditions:
+			f.states[install.StepSurvey] = install.Done
+		case survey.NoGo:
+			f.states[install.StepSurvey] = install.Blocked
+		}
+	}
 	return pairResult(verdict, &rssi), nil
 }
 

@@ -107,8 +107,16 @@ func newForm(width int, fields ...field) form {
 	return fm
 }
 
+// own gives f its own copy of its fields before one of them changes. A
+// form is a value inside the model, and Update returns a new model: the
+// model it was given (the previous frame, a copy a test or a caller kept)
+// shares the fields' backing array, so changing a field in place would
+// change that model too (copy-on-write).
+func (f *form) own() { f.fields = slices.Clone(f.fields) }
+
 // resize fits the text inputs into width columns.
 func (f *form) resize(width int) {
+	f.own()
 	f.width = width
 	w := max(width-f.labelWidth()-6, 8)
 	for i := range f.fields {
@@ -118,6 +126,7 @@ func (f *form) resize(width int) {
 }
 
 func (f *form) refocus() {
+	f.own()
 	for i := range f.fields {
 		if i == f.focus && f.fields[i].kind == textField {
 			f.fields[i].input.Focus()
@@ -196,6 +205,7 @@ func (f *form) setValue(key, v string) {
 	if i < 0 {
 		return
 	}
+	f.own()
 	x := &f.fields[i]
 	switch x.kind {
 	case choiceField:
@@ -209,7 +219,8 @@ func (f *form) setValue(key, v string) {
 }
 
 func (f *form) setHidden(key string, hidden bool) {
-	if i := f.index(key); i >= 0 {
+	if i := f.index(key); i >= 0 && f.fields[i].hidden != hidden {
+		f.own()
 		f.fields[i].hidden = hidden
 	}
 	if f.focused().hidden {
@@ -234,6 +245,7 @@ func (f form) update(msg tea.KeyMsg) (form, formAction) {
 	if f.focus < 0 || f.focus >= len(f.fields) {
 		return f, formNone
 	}
+	f.own()
 	x := &f.fields[f.focus]
 	switch x.kind {
 	case choiceField:

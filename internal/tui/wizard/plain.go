@@ -270,7 +270,7 @@ func (p *plainRun) run() error {
 	p.say("%s", plainStepList(st))
 	p.finished(st)
 	if flow.Current(st) == "" {
-		p.say("Every step of this install is done; there is nothing left to do.")
+		p.say("Every step of this install is done and every record was sent; there is nothing left to do.")
 		return nil
 	}
 	started := false
@@ -279,7 +279,12 @@ func (p *plainRun) run() error {
 			return p.quit(err)
 		}
 		ss := flow.StepOf(st, step)
-		if ss.State == install.Done {
+		// A unit paired whose signal reading was lost (a kill between the
+		// two) leaves the survey pending its signal: the pair step reads
+		// it again, or the burn would refuse.
+		remeasure := step == install.StepPair && ss.State == install.Done &&
+			flow.StepOf(st, install.StepSurvey).State == install.Partial
+		if ss.State == install.Done && !remeasure {
 			if started {
 				p.say("")
 				p.say("Step %d of %d: %s is already done (%s); skipping it.", min(slices.Index(install.Steps(), step)+1, plainSteps), plainSteps, step, ss.Detail)
@@ -288,7 +293,11 @@ func (p *plainRun) run() error {
 		}
 		started = true
 		p.header(step)
-		if err := p.step(step, ss); err != nil {
+		do := func() error { return p.step(step, ss) }
+		if remeasure {
+			do = p.measure
+		}
+		if err := do(); err != nil {
 			return err
 		}
 		if st, err = plainCall(p, func() (install.Status, error) { return p.d.Status(p.ctx, p.job) }); err != nil {
@@ -458,7 +467,7 @@ func (p *plainRun) survey(ss install.StepStatus) error {
 		return err
 	}
 	if ss.State == install.Partial {
-		p.say("The survey is saved; its verdict waits for the signal reading at the mount point, which pairing takes.")
+		p.say("The survey is saved; its verdict waits for the signal reading at the mount point, which the pair step takes.")
 		return nil
 	}
 	edit := ss.State != install.Blocked
@@ -764,7 +773,7 @@ func (p *plainRun) askField(s *survey.Survey, f plainField) error {
 			}
 			f.set(a)
 		}
-		probs, err := plainCall(p, func() ([]survey.Problem, error) { return p.d.CheckSurvey(p.ctx, p.job, *s) })
+		probs, err := plainCall(p, func() ([]survey.Problem, error) { return p.d.CheckSurvey(p.ctx, p.job, asTyped(*s)) })
 		if err != nil {
 			return err
 		}
@@ -810,7 +819,7 @@ func (p *plainRun) askHazards(s *survey.Survey) error {
 		}
 		s.Hazards = append(s.Hazards, a)
 		i := len(s.Hazards) - 1
-		probs, err := plainCall(p, func() ([]survey.Problem, error) { return p.d.CheckSurvey(p.ctx, p.job, *s) })
+		probs, err := plainCall(p, func() ([]survey.Problem, error) { return p.d.CheckSurvey(p.ctx, p.job, asTyped(*s)) })
 		if err != nil {
 			return err
 		}
@@ -867,6 +876,26 @@ func (p *plainRun) pair() error {
 	pr := res.Pairing
 	p.say("Unit %s (%s, firmware %s) is genuine: its certificates chain to the manufacturer root %s and it signed a fresh challenge.", pr.Serial, pr.Model, pr.Firmware, pr.Root)
 	p.say("Paired with job %s.", plainShort(p.job))
+	return p.signal(res)
+}
+
+// measure reads the signal again with the job's paired unit, for a pairing
+// whose signal reading was lost, and goes on as after a pairing.
+func (p *plainRun) measure() error {
+	p.say("The unit is paired; its signal was not read yet.")
+	if _, err := p.lines.Ask("Connect it and press enter to measure: "); err != nil {
+		return p.quit(err)
+	}
+	res, err := plainCall(p, func() (flow.PairResult, error) { return p.d.MeasureSignal(p.ctx, p.job) })
+	if err != nil {
+		return err
+	}
+	return p.signal(res)
+}
+
+// signal says the signal a pairing measured and the survey's verdict with
+// it; a no-go verdict goes back to the survey.
+func (p *plainRun) signal(res flow.PairResult) error {
 	if res.RSSI != nil {
 		p.say("Signal at the mount point: %d dBm.", *res.RSSI)
 	} else {
@@ -948,10 +977,17 @@ func (p *plainRun) burn() error {
 
 func (p *plainRun) consent(ss install.StepStatus) error {
 	if ss.State == install.Blocked {
-		err := fmt.Errorf("the building's consent was %s: the install cannot go on", ss.Detail)
-		p.say("Error: %s", err)
-		p.say("Next: ask your operator; a revoked consent cannot be signed again here.")
-		return err
+		// The building revoked its consent: no new signature here, as on
+		// the full screen.
+		c, err := p.d.Consent(p.ctx, p.job)
+		if err != nil || !c.Revoked() {
+			c = install.StoredConsent{}
+			if at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(ss.Detail, "revoked ")); err == nil {
+				c.RevokedAt = &at
+			}
+		}
+		p.say("Error: %s", revokedText(c))
+		return fmt.Errorf("job %s: %w; the install cannot go on", plainShort(p.job), install.ErrConsentRevoked)
 	}
 	in := p.d.ConsentDefaults()
 	var signer flow.Signer
@@ -1207,7 +1243,10 @@ func (p *plainRun) finish() error {
 }
 
 func (p *plainRun) upload(ss install.StepStatus) error {
-	if ss.Detail != "" {
+	switch {
+	case ss.State == install.Blocked:
+		p.say("Upload: sent before, but %s.", storedOutcome(install.Status{Steps: []install.StepStatus{ss}}))
+	case ss.Detail != "":
 		p.say("Upload: %s.", ss.Detail)
 	}
 	send, err := p.yesNo("Send the records now")
@@ -1240,16 +1279,16 @@ func (p *plainRun) upload(ss install.StepStatus) error {
 		p.say("Nothing was lost: %s %s queued and will be sent with 'latchkey sync' when online.", plainCount(up.Remaining, "record"), plainVerb(up.Remaining, "stays", "stay"))
 		return nil
 	}
+	if up.Refused > 0 || up.Remaining > 0 {
+		// Not "sent": say what went, what was refused and what waits, as
+		// the full screen's summary does.
+		p.say("Records: %s.", uploadOutcome(up))
+		return nil
+	}
 	to := ""
 	if up.Hub != "" {
 		to = " to " + up.Hub
 	}
 	p.say("Sent %s%s.", plainCount(up.Sent, "record"), to)
-	if up.Refused > 0 {
-		p.say("The back office refused %s: see 'latchkey outbox list --state rejected'.", plainCount(up.Refused, "record"))
-	}
-	if up.Remaining > 0 {
-		p.say("%s %s queued for 'latchkey sync'.", plainCount(up.Remaining, "record"), plainVerb(up.Remaining, "stays", "stay"))
-	}
 	return nil
 }

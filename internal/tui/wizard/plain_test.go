@@ -63,6 +63,9 @@ type plainFake struct {
 	failTest  bool
 	burnErrs  []error // returned by the first Burn calls, in turn
 	upload    flow.Upload
+	consent   *install.StoredConsent
+	// checkedPhotos counts the photos CheckSurvey was given.
+	checkedPhotos int
 }
 
 func newPlainFake() *plainFake {
@@ -161,6 +164,7 @@ func (f *plainFake) SurveyDraft(ctx context.Context, job string) (survey.Survey,
 }
 
 func (f *plainFake) CheckSurvey(ctx context.Context, job string, s survey.Survey) ([]survey.Problem, error) {
+	f.checkedPhotos += len(s.Photos)
 	s.Job = plainJobID
 	return survey.Validate(s, f.job.Doors), nil
 }
@@ -207,6 +211,23 @@ func (f *plainFake) Pair(ctx context.Context, job string, confirm func(ctx conte
 	}
 	f.serial = "LK1-000042"
 	f.set(install.StepPair, install.Done, "unit "+f.serial)
+	res := flow.PairResult{Pairing: provision.Pairing{Job: plainJobID, Serial: f.serial, Model: "LK-1", Firmware: "1.4.2",
+		Label: f.label, Root: "Latchkey Test Root"}}
+	rssi := f.rssi
+	res.RSSI = &rssi
+	if f.saved != nil {
+		s := survey.WithSignal(*f.saved, survey.Signal{RSSIDBm: &rssi, MeasuredAt: plainNow, Unit: f.serial})
+		f.saved = &s
+		res.Verdict = f.judge(s).Outcome
+	}
+	return res, nil
+}
+
+func (f *plainFake) MeasureSignal(ctx context.Context, job string) (flow.PairResult, error) {
+	f.call("MeasureSignal")
+	if f.serial == "" {
+		return flow.PairResult{}, fmt.Errorf("job %s: %w: pair its unit first", job, install.ErrNotReady)
+	}
 	res := flow.PairResult{Pairing: provision.Pairing{Job: plainJobID, Serial: f.serial, Model: "LK-1", Firmware: "1.4.2",
 		Label: f.label, Root: "Latchkey Test Root"}}
 	rssi := f.rssi
@@ -300,6 +321,9 @@ func (f *plainFake) SignConsent(ctx context.Context, job string, in flow.Consent
 }
 
 func (f *plainFake) Consent(ctx context.Context, job string) (install.StoredConsent, error) {
+	if f.consent != nil {
+		return *f.consent, nil
+	}
 	return install.StoredConsent{}, install.ErrNoConsent
 }
 
@@ -778,5 +802,118 @@ func TestPlainStoppedWhileWaiting(t *testing.T) {
 	}
 	if f.called("Upload") {
 		t.Error("uploaded without an answer")
+	}
+}
+
+// plainPending is a saved survey that goes ahead once the signal is read.
+func plainPending(f *plainFake) survey.Survey {
+	s, _ := f.SurveyDraft(context.Background(), plainJobID)
+	for i := range s.Entrances {
+		s.Entrances[i] = survey.Entrance{Name: s.Entrances[i].Name, DoorType: survey.DoorSwing, Hardware: survey.HardwareStrikeFailSecure,
+			ReleaseVoltage: survey.Voltage12VDC, LockWiring: survey.LockWiring2Wire, Intercom: survey.Intercom{Wiring: survey.IntercomWiringNone}}
+	}
+	s.Building.Floors, s.Building.Units, s.Power, s.Mount = 3, 9, survey.Power{Source: survey.PowerMains, DistanceM: 2}, survey.Mount{Location: "hall", Indoor: true}
+	return s
+}
+
+// TestPlainSignalLost: the unit was paired but the signal reading was lost
+// (a kill between the two), so the survey still waits for it: the pair
+// step reads it again instead of going on to a burn that would refuse.
+func TestPlainSignalLost(t *testing.T) {
+	t.Parallel()
+	f := newPlainFake().done(install.StepPair)
+	s := plainPending(f)
+	f.saved = &s
+	f.set(install.StepSurvey, install.Partial, "pending the signal reading (pairing measures it)")
+	out, _, err, _ := plainRunScript(t, f, Options{Job: plainJobID}, "") // the input ends at the self-test
+	if !errors.Is(err, ErrQuit) {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"\nStep 3 of 8: pair\nThe unit is paired; its signal was not read yet.\nConnect it and press enter to measure: \n",
+		"Signal at the mount point: -71 dBm.\nSurvey verdict with this signal: go",
+		"\nStep 4 of 8: self-test\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if !f.called("MeasureSignal") || f.called("Pair") {
+		t.Errorf("calls %v", f.calls)
+	}
+	if f.state[install.StepSurvey] != install.Done {
+		t.Errorf("survey %s after the measure", f.state[install.StepSurvey])
+	}
+}
+
+// TestPlainConsentRevoked: a revoked consent stops the install, in the
+// full screen's words; nothing is signed again.
+func TestPlainConsentRevoked(t *testing.T) {
+	t.Parallel()
+	f := newPlainFake().done(install.StepSurvey, install.StepPair, install.StepSelfTest, install.StepBurn)
+	f.set(install.StepConsent, install.Blocked, "revoked 2026-11-20T09:15:00Z")
+	revoked := time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC)
+	f.consent = &install.StoredConsent{Job: plainJobID, Record: "consent-rec-1", Unit: "LK1-000042", RevokedAt: &revoked}
+	out, _, err, _ := plainRunScript(t, f, Options{Job: plainJobID})
+	if !errors.Is(err, install.ErrConsentRevoked) {
+		t.Fatalf("err %v, want ErrConsentRevoked\n%s", err, out)
+	}
+	want := "Error: The building revoked its consent on 2026-11-20. Do not re-sign on the spot: the unit must be decommissioned " +
+		"('latchkey unit decommission' with unit LK1-000042 on the cable), and a new consent needs a new job from the office.\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("no %q in\n%s", want, out)
+	}
+	if f.called("Terms") || f.called("SignConsent") {
+		t.Errorf("calls %v", f.calls)
+	}
+
+	// Without the record, the status's date is said.
+	f.consent = nil
+	out, _, _, _ = plainRunScript(t, f, Options{Job: plainJobID})
+	if !strings.Contains(out, "Error: The building revoked its consent on 2026-11-20. Do not re-sign on the spot") {
+		t.Errorf("transcript:\n%s", out)
+	}
+}
+
+// TestPlainUploadRefused: records the back office refused are not said to
+// be sent.
+func TestPlainUploadRefused(t *testing.T) {
+	t.Parallel()
+	f := newPlainFake().done(install.StepSurvey, install.StepPair, install.StepSelfTest, install.StepBurn,
+		install.StepConsent, install.StepNotice, install.StepFinish)
+	f.set(install.StepUpload, install.Partial, "7 records waiting")
+	f.upload = flow.Upload{Hub: "https://hub.example", Sent: 5, Refused: 2}
+	out, _, err, _ := plainRunScript(t, f, Options{Job: plainJobID}, "y")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := "Records: sent 5; the back office refused 2: see 'latchkey outbox list --state rejected'.\n"; !strings.Contains(out, want) {
+		t.Errorf("no %q in\n%s", want, out)
+	}
+	if strings.Contains(out, "Sent 5 records to") {
+		t.Errorf("refused records said to be sent:\n%s", out)
+	}
+}
+
+// TestPlainSurveyChecksWithoutPhotos: each answer is checked without the
+// saved photos, which the save checks (hashing them per answer is slow).
+func TestPlainSurveyChecksWithoutPhotos(t *testing.T) {
+	t.Parallel()
+	f := newPlainFake()
+	s := plainPending(f)
+	s.Photos = []survey.Photo{{File: strings.Repeat("ab", 32) + ".jpg", SHA256: strings.Repeat("ab", 32), Caption: "lobby"}}
+	s.Signal = &survey.Signal{RSSIDBm: new(int), MeasuredAt: plainNow}
+	*s.Signal.RSSIDBm = -110 // no-go
+	f.saved = &s
+	f.set(install.StepSurvey, install.Blocked, "no-go")
+	out, _, err, _ := plainRunScript(t, f, Options{Job: plainJobID}, "e", "", "", "")
+	if !errors.Is(err, ErrQuit) {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "Number of apartments [9]: ") {
+		t.Fatalf("the survey was not asked again:\n%s", out)
+	}
+	if f.checkedPhotos != 0 {
+		t.Errorf("CheckSurvey was given %d photos", f.checkedPhotos)
 	}
 }

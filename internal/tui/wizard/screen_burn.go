@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"fmt"
+	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -80,6 +81,8 @@ func (m Model) burnMsg(msg tea.Msg) (Model, tea.Cmd, bool) {
 		}
 		return m, nil, true
 	case slotMsg:
+		// A new map: the model before this message keeps its own.
+		m.burn.slots = maps.Clone(m.burn.slots)
 		if m.burn.slots == nil {
 			m.burn.slots = map[int]provision.SlotResult{}
 		}
@@ -90,6 +93,10 @@ func (m Model) burnMsg(msg tea.Msg) (Model, tea.Cmd, bool) {
 		if msg.err != nil {
 			m.burn.phase = burnPlan
 			return m.failed("burn the keys", msg.err, func(m Model) (Model, tea.Cmd) { return m.startBurn() }), nil, true
+		}
+		m.burn.slots = maps.Clone(m.burn.slots)
+		if m.burn.slots == nil {
+			m.burn.slots = map[int]provision.SlotResult{}
 		}
 		for _, s := range msg.res.Slots {
 			m.burn.slots[int(s.Slot)] = s
@@ -126,37 +133,83 @@ func (m Model) burnKeys() []string {
 	return nil
 }
 
-func (m Model) burnView() []string {
+// burnView draws the burn in h lines: the slots scroll, around the one
+// being burned, so the bar of slots done always shows (eight doors and a
+// --tour hint do not fit 80x24 otherwise).
+func (m Model) burnView(h int) []string {
 	b := m.burn
 	if b.phase == burnLoading {
 		return nil
 	}
 	total := len(b.doors)
-	out := []string{m.st.Heading.Render("Burn the building's keys") + m.st.Muted.Render(" into unit "+b.serial), ""}
+	title := m.st.Heading.Render("Burn the building's keys") + m.st.Muted.Render(" into unit "+b.serial)
+	var intro []string
 	switch b.phase {
 	case burnPlan:
 		if b.done() > 0 {
-			out = append(out, fmt.Sprintf("%d of %d slots were burned before; enter burns the rest.", b.done(), total))
+			intro = append(intro, fmt.Sprintf("%d of %d slots were burned before; enter burns the rest.", b.done(), total))
 		} else {
-			out = append(out, wrapText("Each door's key is sealed to this unit and written once; the unit signs a receipt.", m.width)...)
+			intro = append(intro, wrapText("Each door's key is sealed to this unit and written once; the unit signs a receipt.", m.width)...)
 		}
 	case burnDone:
-		out = append(out, m.st.OK.Render(fmt.Sprintf("✓ All %d slots burned; every receipt verified.", total)))
+		intro = append(intro, m.st.OK.Render(fmt.Sprintf("✓ All %d slots burned; every receipt verified.", total)))
 	default:
-		out = append(out, "Burning: keep the cable in. If it drops, finished slots are kept.")
+		intro = append(intro, "Burning: keep the cable in. If it drops, finished slots are kept.")
 	}
-	out = append(out, "", m.st.Muted.Render(fmt.Sprintf("  %-5s %-16s %s", "SLOT", "DOOR", "STATE")))
+	var rows []string
 	next := true
+	focus := total - 1 // the slot to keep in view: the one burning, or the first to burn
 	for i, door := range b.doors {
 		state := m.st.Muted.Render("to burn")
 		if s, ok := b.slots[i]; ok {
 			state = m.st.OK.Render("✓ burned") + fmt.Sprintf(", check value %s, receipt #%d", s.KCV, s.Counter)
-		} else if b.phase == burnRunning && next {
-			state = m.st.Warn.Render("burning…")
+		} else {
+			if next {
+				focus = i
+			}
+			if b.phase == burnRunning && next {
+				state = m.st.Warn.Render("burning…")
+			}
 			next = false
 		}
-		out = append(out, fmt.Sprintf("  %-5d %-16s %s", i, ansi.Truncate(door, 16, "…"), state))
+		rows = append(rows, fmt.Sprintf("  %-5d %-16s %s", i, ansi.Truncate(door, 16, "…"), state))
 	}
-	out = append(out, "", fmt.Sprintf("  %s %d of %d slots", bar(b.done(), total, 30), b.done(), total))
-	return out
+	progress := fmt.Sprintf("  %s %d of %d slots", bar(b.done(), total, 30), b.done(), total)
+
+	// The full layout, then without its blank lines, then without the
+	// intro: the first in which three slots (or every slot) fit.
+	want := min(len(rows), 3)
+	layout := func(gaps, withIntro bool) (head, tail []string) {
+		head = []string{title}
+		if gaps {
+			head = append(head, "")
+		}
+		if withIntro {
+			head = append(head, intro...)
+			if gaps {
+				head = append(head, "")
+			}
+		}
+		if gaps {
+			tail = []string{""}
+		}
+		return head, append(tail, progress)
+	}
+	head, tail := layout(true, true)
+	if h-len(head)-len(tail)-1 < want {
+		head, tail = layout(false, true)
+	}
+	if h-len(head)-len(tail)-1 < want {
+		head, tail = layout(false, false)
+	}
+	n := max(h-len(head)-len(tail)-1, 1) // slot rows that fit under the column heads
+	heads := fmt.Sprintf("  %-5s %-16s %s", "SLOT", "DOOR", "STATE")
+	if n < len(rows) {
+		start := min(max(focus-n/2, 0), len(rows)-n)
+		rows = rows[start : start+n]
+		heads += fmt.Sprintf("   (slots %d–%d of %d)", start, start+n-1, total)
+	}
+	out := append(head, m.st.Muted.Render(heads))
+	out = append(out, rows...)
+	return append(out, tail...)
 }

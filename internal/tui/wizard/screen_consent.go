@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -23,6 +24,7 @@ const (
 	consentIntent               // the manager types their name under the statement of intent
 	consentAgree                // the last question before signing
 	consentDone
+	consentRevoked // the building revoked its consent: the install stops here
 )
 
 // consentState is the manager's consent, in the order it is taken.
@@ -67,6 +69,23 @@ func (m Model) enterConsent() (Model, tea.Cmd) {
 		c, err := d.Consent(ctx, job)
 		return consentLoadedMsg{stored: c, defaults: d.ConsentDefaults(), err: err}
 	})
+}
+
+// revokedText is what both modes say of a job whose consent the building
+// revoked. The wizard does not take a new signature then: the unit holds
+// the building's keys under the revoked consent, so it is wiped first, and
+// a new consent is a new job the office issues.
+func revokedText(c install.StoredConsent) string {
+	on := ""
+	if c.RevokedAt != nil {
+		on = " on " + c.RevokedAt.UTC().Format(time.DateOnly)
+	}
+	unit := "the job's unit"
+	if c.Unit != "" {
+		unit = "unit " + c.Unit
+	}
+	return "The building revoked its consent" + on + ". Do not re-sign on the spot: the unit must be decommissioned " +
+		"('latchkey unit decommission' with " + unit + " on the cable), and a new consent needs a new job from the office."
 }
 
 func consentInputForm(width int, in flow.ConsentInput) form {
@@ -155,19 +174,20 @@ func (m Model) consentMsg(msg tea.Msg) (Model, tea.Cmd, bool) {
 	case consentLoadedMsg:
 		m.busy = ""
 		switch {
-		case msg.err == nil && !msg.stored.Revoked():
+		case msg.err == nil && msg.stored.Revoked():
+			// A revoked consent blocks the install: no new signature here.
+			m.cons.phase, m.cons.stored = consentRevoked, msg.stored
+			return m, nil, true
+		case msg.err == nil:
 			m.cons.phase, m.cons.stored, m.cons.earlier = consentDone, msg.stored, true
 			return m, nil, true
-		case msg.err != nil && !errors.Is(msg.err, install.ErrNoConsent):
+		case !errors.Is(msg.err, install.ErrNoConsent):
 			return m.failed("read the job's consent", msg.err, func(m Model) (Model, tea.Cmd) { return m.enterConsent() }), nil, true
 		}
 		m.cons.phase = consentInput
 		m.cons.input = consentInputForm(m.width, msg.defaults)
 		m.cons.signer = signerForm(m.width)
 		m.cons.typed = typedForm(m.width)
-		if msg.err == nil {
-			m.cons.note = "The earlier consent was revoked: the manager signs a new one."
-		}
 		return m, nil, true
 	case termsMsg:
 		m.busy = ""
@@ -315,6 +335,7 @@ func (m Model) consentKeys() []string {
 	case consentDone:
 		return []string{"enter continue to the tenant notice"}
 	}
+	// consentRevoked: nothing to do here but leave.
 	return nil
 }
 
@@ -372,6 +393,10 @@ func (m Model) consentView(h int) []string {
 			"",
 			m.st.Warn.Render("Tenants must be told by "+c.NoticeBy+"."))
 		return append(out, wrapText("Couriers get no access until the notice is recorded as given and that date has passed.", w)...)
+	case consentRevoked:
+		out := []string{m.st.Error.Render("✗ The building's consent was revoked: the install stops here"), ""}
+		out = append(out, wrapText(revokedText(s.stored), w)...)
+		return append(out, "", m.st.Muted.Render("What was done is kept. q leaves the wizard."))
 	}
 	return nil
 }

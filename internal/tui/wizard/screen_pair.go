@@ -3,10 +3,12 @@ package wizard
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/latchkey/latchkey/internal/install"
 	"github.com/latchkey/latchkey/internal/install/flow"
 	"github.com/latchkey/latchkey/internal/survey"
 )
@@ -20,12 +22,15 @@ const (
 )
 
 // pairState is the pairing: connect, compare the label code, see the
-// attestation and the signal.
+// attestation and the signal. With measure, the unit is paired already and
+// only its signal reading was lost (a kill between the pairing and the
+// reading): the step reads the signal again (Driver.MeasureSignal).
 type pairState struct {
-	phase pairPhase
-	label string
-	reply chan<- bool
-	res   flow.PairResult
+	phase   pairPhase
+	measure bool
+	label   string
+	reply   chan<- bool
+	res     flow.PairResult
 }
 
 type (
@@ -63,6 +68,17 @@ func (m Model) startPair() (Model, tea.Cmd) {
 	}))
 }
 
+// startMeasure reads the signal again with the job's paired unit, which
+// re-judges the survey; its result is shown as a pairing's.
+func (m Model) startMeasure() (Model, tea.Cmd) {
+	m.pair = pairState{measure: true}
+	ctx, d, job := m.ctx, m.d, m.job.ID
+	return m.working("measuring the signal at the mount point…", func() tea.Msg {
+		res, err := d.MeasureSignal(ctx, job)
+		return pairedMsg{res: res, err: err}
+	})
+}
+
 // answer sends the installer's answer to the waiting Pair.
 func answer(reply chan<- bool, ok bool) tea.Cmd {
 	return func() tea.Msg {
@@ -82,6 +98,9 @@ func (m Model) pairMsg(msg tea.Msg) (Model, tea.Cmd, bool) {
 		m.pair.reply = nil
 		if msg.err != nil {
 			m.pair.phase = pairIntro
+			if m.pair.measure {
+				return m.failed("measure the signal", msg.err, func(m Model) (Model, tea.Cmd) { return m.startMeasure() }), nil, true
+			}
 			return m.failed("pair the unit", msg.err, func(m Model) (Model, tea.Cmd) { return m.startPair() }), nil, true
 		}
 		m.pair.phase, m.pair.res = pairDone, msg.res
@@ -94,6 +113,9 @@ func (m Model) pairKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	switch m.pair.phase {
 	case pairIntro:
 		if msg.String() == "enter" {
+			if m.pair.measure {
+				return m.startMeasure()
+			}
 			return m.startPair()
 		}
 	case pairAsking:
@@ -120,17 +142,82 @@ func (m Model) pairKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 func (m Model) pairKeys() []string {
 	switch m.pair.phase {
 	case pairIntro:
+		if m.pair.measure {
+			return []string{"enter measure the signal"}
+		}
 		return []string{"enter find the unit"}
 	case pairAsking:
 		return []string{"y it matches", "n it does not match"}
 	}
-	return []string{"enter continue to the self-test"}
+	next := m.afterPair()
+	if next == install.StepSurvey && m.pair.res.Verdict == survey.NoGo {
+		return []string{"enter back to the survey (no-go)"}
+	}
+	return []string{"enter continue to " + stepPhrase(next)}
+}
+
+// afterPair is the step enter goes to from the pairing's result: the first
+// not done once the pairing and the survey's verdict with the signal are
+// saved (the status read after the pairing may not be back yet).
+func (m Model) afterPair() install.Step {
+	st := m.status
+	st.Steps = slices.Clone(st.Steps)
+	for i, s := range st.Steps {
+		switch s.Step {
+		case install.StepPair:
+			st.Steps[i].State = install.Done
+		case install.StepSurvey:
+			switch m.pair.res.Verdict {
+			case survey.Go, survey.GoWithConditions:
+				st.Steps[i].State = install.Done
+			case survey.NoGo:
+				// A survey done before the signal was read was overridden
+				// with a written reason: it stays done.
+				if s.State != install.Done {
+					st.Steps[i].State = install.Blocked
+				}
+			}
+		}
+	}
+	return resumeStep(st)
+}
+
+// stepPhrase names a step's screen in a help line.
+func stepPhrase(step install.Step) string {
+	switch step {
+	case install.StepJob:
+		return "the job list"
+	case install.StepSurvey:
+		return "the survey"
+	case install.StepPair:
+		return "the pairing"
+	case install.StepSelfTest:
+		return "the self-test"
+	case install.StepBurn:
+		return "the burn"
+	case install.StepConsent:
+		return "the consent"
+	case install.StepNotice:
+		return "the tenant notice"
+	case install.StepFinish, install.StepUpload:
+		return "the upload"
+	}
+	return "the summary"
 }
 
 func (m Model) pairView() []string {
 	p := m.pair
 	switch p.phase {
 	case pairIntro:
+		if p.measure {
+			out := []string{m.st.Heading.Render("Measure the signal"), ""}
+			out = append(out, wrapText("The unit is paired; its signal was not read yet. Connect it and press enter to measure.", m.width-2)...)
+			out = append(out, "")
+			for _, l := range wrapText("The survey's verdict waits for the signal at the mount point: latchkey checks that the unit on the cable is the job's, reads its signal and judges the survey again.", m.width-2) {
+				out = append(out, m.st.Muted.Render(l))
+			}
+			return out
+		}
 		return []string{
 			m.st.Heading.Render("Pair the unit"), "",
 			"Connect the unit with the USB cable, then press enter.", "",
@@ -151,7 +238,11 @@ func (m Model) pairView() []string {
 	r := p.res
 	pr := r.Pairing
 	w := 13
-	out := []string{m.st.OK.Render("✓ Unit paired"), "",
+	done := "✓ Unit paired"
+	if p.measure {
+		done = "✓ Unit paired earlier; signal measured now"
+	}
+	out := []string{m.st.OK.Render(done), "",
 		row("  Serial", w, pr.Serial),
 		row("  Model", w, fmt.Sprintf("%s, firmware %s", pr.Model, pr.Firmware)),
 		row("  Label", w, pr.Label),

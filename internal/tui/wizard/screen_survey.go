@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,10 +36,12 @@ type surveyState struct {
 	// photoProblems those of the new photo paths.
 	checked       []survey.Problem
 	photoProblems []survey.Problem
-	note          string
-	verdict       survey.Verdict
-	overridden    *survey.Override
-	override      form
+	// stopCheck cancels the check running, when a newer one starts.
+	stopCheck  context.CancelFunc
+	note       string
+	verdict    survey.Verdict
+	overridden *survey.Override
+	override   form
 }
 
 type (
@@ -47,10 +50,13 @@ type (
 		err error
 	}
 	checkMsg struct {
-		gen    int
-		probs  []survey.Problem
-		photos []survey.Problem
-		err    error
+		gen   int
+		probs []survey.Problem
+		// photos are the new photo paths' problems when photosChecked:
+		// only a check after a photo path changed looks at the files.
+		photos        []survey.Problem
+		photosChecked bool
+		err           error
 	}
 	savedMsg struct {
 		saved install.Saved
@@ -243,27 +249,63 @@ func (s surveyState) build() (survey.Survey, []flow.PhotoInput, []survey.Problem
 	return out, photos, local
 }
 
-// check asks the Driver what is wrong with the form's survey, and looks at
-// the new photo paths.
-func (m Model) checkSurvey() (Model, tea.Cmd) {
+// asTyped is s as the survey is checked while it is typed: without its
+// saved photos. The Driver's check hashes every saved photo (up to 50 files
+// of 20 MB), which was done when they were saved and is done again by the
+// save; a keystroke must not pay for it.
+func asTyped(s survey.Survey) survey.Survey {
+	s.Photos = nil
+	return s
+}
+
+// checkSurvey asks the Driver what is wrong with the form's survey as typed
+// (its saved photos left out: see asTyped) and, with photos, looks whether
+// each new photo path names a file. The check before it is cancelled: its
+// answer would be dropped anyway.
+func (m Model) checkSurvey(photos bool) (Model, tea.Cmd) {
 	m.survey.gen++
 	gen := m.survey.gen
-	s, photos, _ := m.survey.build()
-	ctx, d, job := m.ctx, m.d, m.job.ID
+	if m.survey.stopCheck != nil {
+		m.survey.stopCheck()
+	}
+	ctx, stop := context.WithCancel(m.ctx)
+	m.survey.stopCheck = stop
+	s, add, _ := m.survey.build()
+	s = asTyped(s)
+	d, job := m.d, m.job.ID
 	return m, func() tea.Msg {
 		probs, err := d.CheckSurvey(ctx, job, s)
-		var pp []survey.Problem
-		for i, p := range photos {
-			path := fmt.Sprintf("%s[%d].path", newPhotoKey, i)
-			switch fi, err := os.Stat(p.Path); {
-			case err != nil:
-				pp = append(pp, survey.Problem{Path: path, Message: "no file at this path"})
-			case fi.IsDir():
-				pp = append(pp, survey.Problem{Path: path, Message: "is a folder, not a photo"})
-			}
+		if ctx.Err() != nil {
+			// A newer check runs, or the wizard is leaving.
+			return nil
 		}
-		return checkMsg{gen: gen, probs: probs, photos: pp, err: err}
+		msg := checkMsg{gen: gen, probs: probs, err: err, photosChecked: photos}
+		if photos {
+			msg.photos = statPhotos(add)
+		}
+		return msg
 	}
+}
+
+// statPhotos marks new photo paths that name no file: the form's own
+// plumbing; the save reads and checks the files.
+func statPhotos(photos []flow.PhotoInput) []survey.Problem {
+	var pp []survey.Problem
+	for i, p := range photos {
+		path := fmt.Sprintf("%s[%d].path", newPhotoKey, i)
+		switch fi, err := os.Stat(p.Path); {
+		case err != nil:
+			pp = append(pp, survey.Problem{Path: path, Message: "no file at this path"})
+		case fi.IsDir():
+			pp = append(pp, survey.Problem{Path: path, Message: "is a folder, not a photo"})
+		}
+	}
+	return pp
+}
+
+// isPhotoPath reports whether key is a new photo's path field.
+func isPhotoPath(key string) bool {
+	return strings.HasPrefix(key, newPhotoKey+"[") && strings.HasSuffix(key, ".path")
 }
 
 // showProblems puts every problem against its field: the form's own
@@ -303,7 +345,7 @@ func (m Model) surveyMsg(msg tea.Msg) (Model, tea.Cmd, bool) {
 		} else {
 			m.survey.phase = surveyForm
 		}
-		m, cmd := m.checkSurvey()
+		m, cmd := m.checkSurvey(true)
 		return m, cmd, true
 	case checkMsg:
 		if msg.gen != m.survey.gen {
@@ -312,7 +354,15 @@ func (m Model) surveyMsg(msg tea.Msg) (Model, tea.Cmd, bool) {
 		if msg.err != nil {
 			m.survey.note = "Could not check the survey: " + oneLine(msg.err.Error())
 		}
-		m.survey.checked, m.survey.photoProblems = msg.probs, msg.photos
+		if m.survey.stopCheck != nil {
+			// It answered: release its context.
+			m.survey.stopCheck()
+			m.survey.stopCheck = nil
+		}
+		m.survey.checked = msg.probs
+		if msg.photosChecked {
+			m.survey.photoProblems = msg.photos
+		}
 		m.survey = m.survey.showProblems()
 		return m, nil, true
 	case savedMsg:
@@ -384,15 +434,16 @@ func (m Model) surveyKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 			return m.saveSurvey()
 		case formEdited:
 			s.note = ""
+			photo := isPhotoPath(s.form.focused().key)
 			*s = s.growPhotos()
 			*s = s.showProblems()
-			return m.checkSurvey()
+			return m.checkSurvey(photo)
 		}
 	case surveyVerdict:
 		switch msg.String() {
 		case "e":
 			s.phase = surveyForm
-			return m.checkSurvey()
+			return m.checkSurvey(true)
 		case "o":
 			if s.verdict.Outcome == survey.NoGo && s.overridden == nil {
 				s.phase = surveyOverride

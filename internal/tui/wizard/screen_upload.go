@@ -2,11 +2,61 @@ package wizard
 
 import (
 	"fmt"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/latchkey/latchkey/internal/install"
 	"github.com/latchkey/latchkey/internal/install/flow"
 )
+
+// rejectedCmd lists the records the back office refused.
+const rejectedCmd = "latchkey outbox list --state rejected"
+
+// uploadOutcome says where the records are after an upload, in both modes'
+// words: "sent to HUB" only when every record went; otherwise how many
+// were sent, refused and left waiting, and what to run about them.
+func uploadOutcome(r flow.Upload) string {
+	if r.Offline {
+		if r.Remaining > 0 {
+			return fmt.Sprintf("%d waiting in the outbox on this laptop: 'latchkey sync' sends them", r.Remaining)
+		}
+		return "in the outbox on this laptop: 'latchkey sync' sends them"
+	}
+	if r.Refused == 0 && r.Remaining == 0 {
+		hub := r.Hub
+		if hub == "" {
+			hub = "the back office"
+		}
+		return "sent to " + hub
+	}
+	parts := []string{fmt.Sprintf("sent %d", r.Sent)}
+	if r.Refused > 0 {
+		parts = append(parts, fmt.Sprintf("the back office refused %d: see '%s'", r.Refused, rejectedCmd))
+	}
+	if r.Remaining > 0 {
+		parts = append(parts, fmt.Sprintf("%d still waiting in the outbox: 'latchkey sync' sends them", r.Remaining))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// storedOutcome says where the records are from the install's status,
+// when no upload ran in this visit (the install was finished and sent
+// before, or the records were left queued).
+func storedOutcome(st install.Status) string {
+	up := flow.StepOf(st, install.StepUpload)
+	switch {
+	case up.State == install.Done:
+		return "every record was sent"
+	case up.State == install.Blocked && up.Detail != "":
+		return up.Detail + ": see '" + rejectedCmd + "'"
+	case up.State == install.Blocked:
+		return "the back office refused some: see '" + rejectedCmd + "'"
+	case up.State == install.Partial && up.Detail != "":
+		return up.Detail + " in the outbox on this laptop: 'latchkey sync' sends them"
+	}
+	return "in the outbox on this laptop: 'latchkey sync' sends them"
+}
 
 type uploadPhase int
 
@@ -115,13 +165,17 @@ func (m Model) uploadView() []string {
 	u := m.up
 	switch u.phase {
 	case uploadReady:
-		return []string{m.st.OK.Render("✓ Every step is done"), "",
+		out := []string{m.st.OK.Render("✓ Every step is done"), "",
 			row("  Report", 9, u.report),
 			"",
 			"The install report and every record of this install are in the outbox on",
 			"this laptop, safe if it sleeps or loses power.", "",
-			m.st.Key.Render("enter") + " send now  ·  " + m.st.Key.Render("l") + " leave it queued (sent later by 'latchkey sync')",
 		}
+		if up := flow.StepOf(m.status, install.StepUpload); up.State == install.Blocked {
+			out = append(out, indent(wrapText("Sent before, but "+storedOutcome(m.status)+".", m.width-4), "  ")...)
+			out = append(out, "")
+		}
+		return append(out, m.st.Key.Render("enter")+" send now  ·  "+m.st.Key.Render("l")+" leave it queued (sent later by 'latchkey sync')")
 	case uploadSending:
 		out := []string{m.st.Heading.Render("Sending the records"), ""}
 		if u.total > 0 {
@@ -144,9 +198,13 @@ func (m Model) uploadView() []string {
 		if hub == "" {
 			hub = "the back office"
 		}
-		out = append(out, m.st.OK.Render(fmt.Sprintf("✓ Sent %d records to %s.", r.Sent, hub)))
+		if r.Refused == 0 && r.Remaining == 0 {
+			out = append(out, m.st.OK.Render(fmt.Sprintf("✓ Sent %d records to %s.", r.Sent, hub)))
+		} else {
+			out = append(out, m.st.Warn.Render(fmt.Sprintf("Sent %d records to %s; not every record went through.", r.Sent, hub)))
+		}
 		if r.Refused > 0 {
-			out = append(out, "", m.st.Error.Render(fmt.Sprintf("%d records were refused by the back office: see 'latchkey outbox list --state rejected'.", r.Refused)))
+			out = append(out, "", m.st.Error.Render(fmt.Sprintf("The back office refused %d: see '%s'.", r.Refused, rejectedCmd)))
 		}
 		if r.Remaining > 0 {
 			out = append(out, "", m.st.Warn.Render(fmt.Sprintf("%d records are still waiting: 'latchkey sync' sends them.", r.Remaining)))
@@ -165,18 +223,14 @@ func (m Model) summaryView() []string {
 	if r := m.result.Report; r != "" {
 		out = append(out, row("  Report", 10, r))
 	}
-	switch {
-	case u.sent && !u.res.Offline && u.res.Remaining == 0:
-		hub := u.res.Hub
-		if hub == "" {
-			hub = "the back office"
-		}
-		out = append(out, row("  Records", 10, "sent to "+hub))
-	case u.sent && u.res.Remaining > 0:
-		out = append(out, row("  Records", 10, fmt.Sprintf("%d waiting in the outbox on this laptop: 'latchkey sync' sends them", u.res.Remaining)))
-	default:
-		out = append(out, row("  Records", 10, "in the outbox on this laptop: 'latchkey sync' sends them"))
+	records := storedOutcome(m.status)
+	if u.sent {
+		records = uploadOutcome(u.res)
 	}
+	// A long outcome wraps under its value column.
+	lines := wrapText(records, max(m.width-13, 20))
+	out = append(out, row("  Records", 10, lines[0]))
+	out = append(out, indent(lines[1:], strings.Repeat(" ", 11))...)
 	out = append(out, row("  Status", 10, "latchkey install status --job "+shortJob(m.job.ID)), "",
 		"Thank you. Press enter to leave.")
 	return out

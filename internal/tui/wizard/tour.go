@@ -22,6 +22,9 @@ func (m Model) tourHint() string {
 		case pairDone:
 			return "The unit proved it is genuine: its certificate chains to the manufacturer's root. The signal is measured where it will be mounted."
 		}
+		if m.pair.measure {
+			return "The signal decides whether the site can take the unit. Connect the unit paired with this job, at its mount point: another unit is refused."
+		}
 		return "Pairing ties this unit to the job. Use the unit you will fit: the keys are sealed to it alone."
 	case scrSelfTest:
 		if m.test.phase == testAsk {
@@ -38,6 +41,8 @@ func (m Model) tourHint() string {
 			return "Only the manager types here. They must have authority for the building: owner, managing agent or board."
 		case consentDone:
 			return "The consent is signed by you and countersigned by the unit. Tenants must be told by the date shown."
+		case consentRevoked:
+			return "A revoked consent ends the install of this job: the building withdrew it, so only the office can start again with a new job."
 		}
 		return "These facts go into the terms the manager reads: who runs the unit, how to revoke, and when tenants are told."
 	case scrNotice:

@@ -202,7 +202,7 @@ func (m Model) body(h int) []string {
 	case scrSelfTest:
 		lines = m.testView()
 	case scrBurn:
-		lines = m.burnView()
+		lines = m.burnView(bh)
 	case scrConsent:
 		lines = m.consentView(bh)
 	case scrNotice:
@@ -266,9 +266,32 @@ func spread(left, right string, w int) string {
 	return left + strings.Repeat(" ", gap) + right
 }
 
-// wrapText wraps s at w columns.
+// wrapText wraps s at w columns, at spaces only: a command such as
+// 'latchkey outbox list --state rejected' is not broken at its hyphens.
+// A word wider than w is broken where it must be.
 func wrapText(s string, w int) []string {
-	return strings.Split(ansi.Wrap(s, max(w, 1), ""), "\n")
+	w = max(w, 1)
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			switch {
+			case line == "":
+				line = word
+			case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+				line += " " + word
+			default:
+				out = append(out, line)
+				line = word
+			}
+			for ansi.StringWidth(line) > w {
+				out = append(out, ansi.Truncate(line, w, ""))
+				line = ansi.TruncateLeft(line, w, "")
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 func indent(lines []string, by string) []string {

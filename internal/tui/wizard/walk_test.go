@@ -3,6 +3,7 @@ package wizard
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -98,15 +99,33 @@ func (h *harness) expect(want string) {
 	}
 }
 
-// TestWalkthrough completes an install with the keys docs/wizard.md gives
-// for the demo, so the document and the screens agree.
+// TestWalkthrough completes an install with the keys docs/wizard.md gives,
+// so the document and the screens agree: from the job list (`latchkey
+// install` without --job), and as `latchkey demo` starts, with its job
+// opened directly at the survey (the doc's script without its first
+// enter).
 func TestWalkthrough(t *testing.T) {
 	t.Parallel()
-	f := newFake()
-	h := newHarness(t, newTest(f, Options{}))
-	h.expect("Pick the job to install")
-	h.keys("enter") // Elm Court
+	t.Run("install from the job list", func(t *testing.T) {
+		t.Parallel()
+		f := newFake()
+		h := newHarness(t, newTest(f, Options{}))
+		h.expect("Pick the job to install")
+		h.keys("enter") // Elm Court
+		walk(t, h, f)
+	})
+	t.Run("demo: the job opened directly", func(t *testing.T) {
+		t.Parallel()
+		f := newFake()
+		h := newHarness(t, newTest(f, Options{Job: jobID, Demo: true, BoxLabel: "QRXS-FKZ1"}))
+		h.expect("DEMO")
+		walk(t, h, f)
+	})
+}
 
+// walk presses the doc's keys from the survey to the end.
+func walk(t *testing.T, h *harness, f *fakeDriver) {
+	t.Helper()
 	// Survey: floors, apartments, then each door, then power and mounting.
 	h.expect("Survey of Elm Court")
 	h.keys("tab")
@@ -188,6 +207,9 @@ func TestWalkthrough(t *testing.T) {
 	if r.Job != jobID || !r.Finished || !r.Uploaded || r.Upload.Sent != 7 {
 		t.Errorf("result %+v", r)
 	}
+	if err := h.m.Err(); err != nil {
+		t.Errorf("leaving the summary: %v", err)
+	}
 	if f.relay == nil || !*f.relay || f.labelOK == nil || !*f.labelOK {
 		t.Errorf("relay %v label %v", f.relay, f.labelOK)
 	}
@@ -209,6 +231,9 @@ func TestWalkthroughResume(t *testing.T) {
 	if !h.quit {
 		t.Fatal("q did not leave")
 	}
+	if !errors.Is(h.m.Err(), ErrQuit) {
+		t.Errorf("leaving mid-install: %v, want ErrQuit", h.m.Err())
+	}
 	h = newHarness(t, newTest(f, Options{Job: "3f2a9c1d"}))
 	h.expect("Burn the building's keys")
 }
@@ -220,8 +245,8 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	r, err := Run(ctx, newFake(), Options{NoColor: true}, strings.NewReader("q"), &out)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrQuit) {
+		t.Fatalf("err %v, want ErrQuit: the caller says how to resume", err)
 	}
 	if r.Job != "" || r.Finished {
 		t.Errorf("result %+v", r)

@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -15,7 +16,10 @@ import (
 )
 
 // Run runs the full-screen wizard (alt screen) on in/out until the
-// installer leaves (q / ctrl+c, progress kept) or the upload step ends.
+// installer leaves. Leaving before the install is finished and its upload
+// step has ended (q / ctrl+c; progress is kept) returns an error wrapping
+// ErrQuit, as RunPlain does, so the caller can say how to resume; leaving
+// from the final summary returns nil.
 func Run(ctx context.Context, d Driver, o Options, in io.Reader, out io.Writer) (Result, error) {
 	m := New(ctx, d, o)
 	defer m.cancel()
@@ -24,6 +28,9 @@ func Run(ctx context.Context, d Driver, o Options, in io.Reader, out io.Writer) 
 	fm, ok := final.(Model)
 	if !ok {
 		fm = m
+	}
+	if err == nil {
+		err = fm.Err()
 	}
 	return fm.Result(), err
 }
@@ -86,6 +93,7 @@ type Model struct {
 	spin     spinner.Model
 	fail     *failure
 	quitting bool
+	quitErr  error // why the wizard left early: wraps ErrQuit; nil once done
 	result   Result
 
 	jobs   jobsState
@@ -118,6 +126,17 @@ func (m Model) Result() Result {
 
 // Quitting reports whether the installer asked to leave.
 func (m Model) Quitting() bool { return m.quitting }
+
+// Err is how the wizard was left: an error wrapping ErrQuit (and the error
+// on screen, if one was) when the installer left before the end, nil when
+// they left from the final summary or have not left.
+func (m Model) Err() error { return m.quitErr }
+
+// ended reports whether the install is as far as the wizard takes it: the
+// final summary, or the upload's result, is on screen.
+func (m Model) ended() bool {
+	return m.fail == nil && (m.screen == scrSummary || (m.screen == scrUpload && m.up.phase == uploadDone))
+}
 
 // Messages the Driver calls come back with.
 type (
@@ -247,13 +266,15 @@ func (m Model) failed(doing string, err error, retry func(Model) (Model, tea.Cmd
 }
 
 // resumeStep is the step to show for st: the first not done, where a survey
-// waiting for its signal reading lets the pairing (which measures it) go
-// first, and finishing is part of the upload screen.
+// waiting for its signal reading goes to the pair step, which measures it:
+// by pairing the unit, or, when the unit is paired already and only the
+// reading was lost (a kill between the two), by reading the signal again;
+// and finishing is part of the upload screen.
 func resumeStep(st install.Status) install.Step {
 	cur := flow.Current(st)
 	switch cur {
 	case install.StepSurvey:
-		if flow.StepOf(st, install.StepSurvey).State == install.Partial && flow.StepOf(st, install.StepPair).State != install.Done {
+		if flow.StepOf(st, install.StepSurvey).State == install.Partial {
 			return install.StepPair
 		}
 	case install.StepFinish:
@@ -274,7 +295,7 @@ func (m Model) enter(step install.Step) (Model, tea.Cmd) {
 		return m.enterSurvey()
 	case install.StepPair:
 		m.screen = scrPair
-		m.pair = pairState{}
+		m.pair = pairState{measure: flow.StepOf(m.status, install.StepPair).State == install.Done}
 		return m, nil
 	case install.StepSelfTest:
 		m.screen = scrSelfTest
@@ -408,6 +429,13 @@ func (m Model) stepMsg(msg tea.Msg) (Model, tea.Cmd) {
 // finished is saved already.
 func (m Model) quit() (Model, tea.Cmd) {
 	m.quitting = true
+	switch {
+	case m.ended():
+	case m.fail != nil:
+		m.quitErr = fmt.Errorf("%w: %w", ErrQuit, m.fail.err)
+	default:
+		m.quitErr = ErrQuit
+	}
 	m.cancel()
 	return m, tea.Quit
 }

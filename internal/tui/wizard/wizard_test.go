@@ -117,7 +117,7 @@ func only[T tea.Msg](t *testing.T, cmd tea.Cmd) T {
 // checked runs the survey's live check on the form as it is.
 func checked(t *testing.T, m Model) Model {
 	t.Helper()
-	m, cmd := m.checkSurvey()
+	m, cmd := m.checkSurvey(true)
 	m, _ = step(t, m, only[checkMsg](t, cmd))
 	return m
 }
@@ -179,6 +179,45 @@ func noGoSurvey() survey.Survey {
 			Intercom: survey.Intercom{Make: "Comelit", Wiring: survey.IntercomWiring2Wire, ReleaseWired: true}})
 	}
 	return s
+}
+
+// pendingSurvey is a survey that goes ahead once the signal is read.
+func pendingSurvey() survey.Survey {
+	s := noGoSurvey()
+	s.Power.DistanceM = 5
+	for i := range s.Entrances {
+		s.Entrances[i].Hardware = survey.HardwareStrikeFailSecure
+	}
+	return s
+}
+
+// signalLost is an install whose unit was paired but whose signal reading
+// was lost (a kill between the two): the survey still waits for it.
+func signalLost() *fakeDriver {
+	f := newFake().upTo(install.StepSelfTest)
+	s := pendingSurvey()
+	f.survey = &s
+	f.states[install.StepSurvey] = install.Partial
+	return f
+}
+
+// burnEight is the burn of a job with eight doors, three burned, with the
+// tour's hints on.
+func burnEight(t *testing.T) Model {
+	f := newFake().upTo(install.StepBurn)
+	j := testJob()
+	j.Doors = []string{"lobby", "garage", "side gate", "rear door", "bike store", "bin store", "roof access", "plant room"}
+	f.jobs = []install.Job{j}
+	m := newTest(f, Options{Tour: true})
+	m, _ = step(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	st, _ := f.Status(context.Background(), jobID)
+	m, _ = step(t, m, jobChosenMsg{job: j, st: st})
+	m, _ = step(t, m, planMsg{plan: flow.BurnPlan{Serial: "LK0000004242", Doors: j.Doors}})
+	m, _ = press(t, m, "enter")
+	for i := range 3 {
+		m, _ = step(t, m, slotMsg{slot: slotResult(i, j.Doors[i])})
+	}
+	return m
 }
 
 // scenario builds the wizard at one screen by feeding it the messages its
@@ -305,6 +344,7 @@ func scenarios() []scenario {
 			m, _ = step(t, m, askLabelMsg{label: "QRXS-FKZ1", reply: make(chan bool, 1)})
 			return m
 		}},
+		{"pair_measure", func(t *testing.T) Model { return opened(t, signalLost(), Options{}) }},
 		{"pair_done", func(t *testing.T) Model {
 			m := atPair(t, Options{})
 			rssi := -71
@@ -331,6 +371,16 @@ func scenarios() []scenario {
 			m, _ = step(t, m, slotMsg{slot: slotResult(1, "garage")})
 			m, _ = step(t, m, burnedMsg{res: provision.BurnResult{Job: jobID, Serial: "LK0000004242",
 				Slots: []provision.SlotResult{slotResult(0, "lobby"), slotResult(1, "garage")}}})
+			return m
+		}},
+		{"consent_revoked", func(t *testing.T) Model {
+			f := newFake().upTo(install.StepConsent)
+			f.states[install.StepConsent] = install.Blocked
+			c := storedConsent()
+			revoked := time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC)
+			c.RevokedAt = &revoked
+			m := opened(t, f, Options{})
+			m, _ = step(t, m, consentLoadedMsg{stored: c, defaults: f.ConsentDefaults()})
 			return m
 		}},
 		{"consent_input", func(t *testing.T) Model {
@@ -401,6 +451,14 @@ func scenarios() []scenario {
 			m, _ = step(t, m, uploadedMsg{res: flow.Upload{Hub: "http://127.0.0.1:8470", Sent: 7}})
 			return m
 		}},
+		{"summary_refused", func(t *testing.T) Model {
+			m := atUpload(t)
+			m, _ = press(t, m, "enter")
+			m, _ = step(t, m, uploadedMsg{res: flow.Upload{Hub: "http://127.0.0.1:8470", Sent: 5, Refused: 2}})
+			m, _ = press(t, m, "enter")
+			return m
+		}},
+		{"burn_8doors_tour", burnEight},
 		{"summary", func(t *testing.T) Model {
 			m := atUpload(t)
 			m, _ = press(t, m, "enter")
@@ -496,6 +554,9 @@ func TestResumeStep(t *testing.T) {
 	}{
 		{"new job", map[install.Step]string{install.StepSurvey: install.Todo, install.StepPair: install.Todo}, install.StepSurvey},
 		{"survey waits for the signal: pair first", map[install.Step]string{install.StepSurvey: install.Partial, install.StepPair: install.Todo}, install.StepPair},
+		{"paired, the signal reading lost: the pair step measures it", map[install.Step]string{install.StepSurvey: install.Partial, install.StepSelfTest: install.Todo,
+			install.StepBurn: install.Todo}, install.StepPair},
+		{"paired and self-tested, the signal reading lost", map[install.Step]string{install.StepSurvey: install.Partial, install.StepBurn: install.Todo}, install.StepPair},
 		{"no-go survey shows the survey", map[install.Step]string{install.StepSurvey: install.Blocked, install.StepPair: install.Todo}, install.StepSurvey},
 		{"failed self-test", map[install.Step]string{install.StepSelfTest: install.Blocked}, install.StepSelfTest},
 		{"half burned", map[install.Step]string{install.StepBurn: install.Partial}, install.StepBurn},
@@ -518,6 +579,218 @@ func TestUpdate(t *testing.T) {
 		name  string
 		check func(t *testing.T)
 	}{
+		{"a unit paired whose signal was lost is measured on the pair screen", func(t *testing.T) {
+			f := signalLost()
+			m := opened(t, f, Options{})
+			if m.screen != scrPair || !m.pair.measure {
+				t.Fatalf("screen %v measure %v", m.screen, m.pair.measure)
+			}
+			if v := oneLine(ansi.Strip(m.View())); !strings.Contains(v, "The unit is paired; its signal was not read yet. Connect it and press enter to measure.") {
+				t.Errorf("view:\n%s", v)
+			}
+			m, cmd := press(t, m, "enter")
+			m, _ = step(t, m, only[pairedMsg](t, cmd))
+			if !f.called("MeasureSignal") || f.called("Pair") {
+				t.Fatalf("calls %v", f.calls)
+			}
+			if v := m.pair.res.Verdict; m.fail != nil || m.pair.phase != pairDone || (v != survey.Go && v != survey.GoWithConditions) {
+				t.Fatalf("fail %v phase %v verdict %q", m.fail, m.pair.phase, m.pair.res.Verdict)
+			}
+			if k := m.keys(); k[0] != "enter continue to the self-test" {
+				t.Errorf("keys %q", k)
+			}
+			m, cmd = press(t, m, "enter")
+			m, _ = step(t, m, only[statusMsg](t, cmd))
+			if m.screen != scrSelfTest {
+				t.Errorf("enter went to screen %v, want the self-test", m.screen)
+			}
+		}},
+		{"a measure that fails retries the measure, not the pairing", func(t *testing.T) {
+			f := signalLost()
+			f.errs["MeasureSignal"] = fmt.Errorf("%w: unit LK9 is on the cable, the job's unit is LK0000004242: connect it", flow.ErrWrongUnit)
+			m := opened(t, f, Options{})
+			m, cmd := press(t, m, "enter")
+			m, _ = step(t, m, only[pairedMsg](t, cmd))
+			if m.fail == nil || m.fail.doing != "measure the signal" {
+				t.Fatalf("fail %+v", m.fail)
+			}
+			m, cmd = press(t, m, "r")
+			m, _ = step(t, m, only[pairedMsg](t, cmd))
+			if m.fail != nil || m.pair.phase != pairDone || f.called("Pair") {
+				t.Errorf("fail %v phase %v calls %v", m.fail, m.pair.phase, f.calls)
+			}
+		}},
+		{"after a no-go verdict the help line and enter both go back to the survey", func(t *testing.T) {
+			f := newFake().upTo(install.StepPair)
+			s := pendingSurvey()
+			f.survey = &s
+			f.states[install.StepSurvey] = install.Partial
+			f.rssi = -110
+			m := opened(t, f, Options{})
+			res, err := f.Pair(context.Background(), jobID, func(context.Context, string) (bool, error) { return true, nil })
+			if err != nil || res.Verdict != survey.NoGo {
+				t.Fatalf("pair %v verdict %q", err, res.Verdict)
+			}
+			m, _ = step(t, m, pairedMsg{res: res})
+			if k := m.keys(); k[0] != "enter back to the survey (no-go)" {
+				t.Errorf("keys %q", k)
+			}
+			m, cmd := press(t, m, "enter")
+			m, _ = step(t, m, only[statusMsg](t, cmd))
+			if m.screen != scrSurvey {
+				t.Errorf("enter went to screen %v, want the survey", m.screen)
+			}
+		}},
+		{"a revoked consent blocks the install: no new signature", func(t *testing.T) {
+			f := newFake().upTo(install.StepConsent)
+			f.states[install.StepConsent] = install.Blocked
+			c := storedConsent()
+			revoked := time.Date(2026, 11, 20, 9, 15, 0, 0, time.UTC)
+			c.RevokedAt = &revoked
+			f.consent = &c
+			m := opened(t, f, Options{})
+			_, load := m.enterConsent()
+			m, _ = step(t, m, only[consentLoadedMsg](t, load))
+			if m.cons.phase != consentRevoked || m.typing() {
+				t.Fatalf("phase %v typing %v", m.cons.phase, m.typing())
+			}
+			want := "The building revoked its consent on 2026-11-20. Do not re-sign on the spot: the unit must be decommissioned " +
+				"('latchkey unit decommission' with unit LK0000004242 on the cable), and a new consent needs a new job from the office."
+			if v := oneLine(ansi.Strip(m.View())); !strings.Contains(v, want) {
+				t.Errorf("view does not say %q:\n%s", want, v)
+			}
+			for _, k := range []string{"enter", "tab", "y", "esc"} {
+				if next, cmd := press(t, m, k); cmd != nil || next.cons.phase != consentRevoked {
+					t.Errorf("%s: phase %v", k, next.cons.phase)
+				}
+			}
+			if f.called("Terms") || f.called("SignConsent") {
+				t.Errorf("calls %v", f.calls)
+			}
+		}},
+		{"leaving before the end is ErrQuit; leaving the summary is not", func(t *testing.T) {
+			m := opened(t, newFake().upTo(install.StepSelfTest), Options{})
+			if q, _ := press(t, m, "q"); !errors.Is(q.Err(), ErrQuit) {
+				t.Errorf("q at the self-test: %v", q.Err())
+			}
+			if q, _ := press(t, m, "ctrl+c"); !errors.Is(q.Err(), ErrQuit) {
+				t.Errorf("ctrl+c at the self-test: %v", q.Err())
+			}
+			e, _ := step(t, m, selfTestMsg{err: errDisconnected})
+			if q, _ := press(t, e, "q"); !errors.Is(q.Err(), ErrQuit) || !errors.Is(q.Err(), device.ErrDisconnected) {
+				t.Errorf("q on an error: %v", q.Err())
+			}
+			if m.Err() != nil {
+				t.Errorf("an error before leaving: %v", m.Err())
+			}
+			for _, k := range []string{"enter", "q", "ctrl+c"} {
+				s := opened(t, newFake().upTo(""), Options{})
+				s, _ = press(t, s, k)
+				if !s.Quitting() || s.Err() != nil {
+					t.Errorf("%s on the summary: quitting %v err %v", k, s.Quitting(), s.Err())
+				}
+			}
+		}},
+		{"typing in a text field checks the survey without its photos", func(t *testing.T) {
+			f := newFake()
+			s := pendingSurvey()
+			s.Photos = []survey.Photo{{File: strings.Repeat("ab", 32) + ".jpg", SHA256: strings.Repeat("ab", 32), Caption: "lobby"}}
+			f.survey = &s
+			m := opened(t, f, Options{})
+			d, _ := f.SurveyDraft(context.Background(), jobID)
+			m, cmd := step(t, m, draftMsg{s: d})
+			m, _ = step(t, m, only[checkMsg](t, cmd))
+			m.survey.form.focusKey("notes")
+			m, cmd = typeText(t, m, "wet floor")
+			msg := only[checkMsg](t, cmd)
+			if msg.photosChecked {
+				t.Error("a key in the notes checked the photo files")
+			}
+			if got, ok := f.lastCheck(); !ok || len(got.Photos) != 0 || got.Notes != "wet floor" {
+				t.Errorf("CheckSurvey was given %d photos, notes %q", len(got.Photos), got.Notes)
+			}
+			m, _ = step(t, m, msg)
+
+			// A photo path is looked at when it is typed, and its problem
+			// stays while other fields are typed.
+			m.survey.form.focusKey(newPhotoKey + "[0].path")
+			m, cmd = typeText(t, m, "/no/such/photo.jpg")
+			msg = only[checkMsg](t, cmd)
+			if !msg.photosChecked || len(msg.photos) != 1 {
+				t.Fatalf("photo check %+v", msg)
+			}
+			m, _ = step(t, m, msg)
+			m.survey.form.focusKey("notes")
+			m, cmd = typeText(t, m, "!")
+			m, _ = step(t, m, only[checkMsg](t, cmd))
+			if ps := m.survey.form.problems[newPhotoKey+"[0].path"]; len(ps) != 1 {
+				t.Errorf("the photo path's problem went: %v", m.survey.form.problems)
+			}
+		}},
+		{"typing into a copy leaves the original as it was", func(t *testing.T) {
+			m := opened(t, newFake(), Options{})
+			d, _ := newFake().SurveyDraft(context.Background(), jobID)
+			m, _ = step(t, m, draftMsg{s: d})
+			before := m.View()
+			c, _ := typeText(t, m, " (rear)")
+			c, _ = press(t, c, "tab", "right")
+			c, _ = step(t, c, tea.WindowSizeMsg{Width: 100, Height: 30})
+			c, _ = step(t, c, tea.WindowSizeMsg{Width: 80, Height: 24})
+			if m.View() != before {
+				t.Errorf("the original changed:\n%s", ansi.Strip(m.View()))
+			}
+			if c.survey.form.value("building.address") != "12 Elm St, Springfield (rear)" {
+				t.Errorf("the copy has %q", c.survey.form.value("building.address"))
+			}
+			b := burnEight(t)
+			before = b.View()
+			b2, _ := step(t, b, slotMsg{slot: slotResult(3, "rear door")})
+			if b.View() != before || b2.burn.done() != 4 {
+				t.Error("a slot burned in the copy shows in the original")
+			}
+		}},
+		{"eight doors and the tour keep the bar and the help line at 80x24", func(t *testing.T) {
+			m := burnEight(t)
+			v := ansi.Strip(m.View())
+			lines := strings.Split(v, "\n")
+			if !strings.Contains(lines[len(lines)-1], "q stop and quit") {
+				t.Errorf("help line %q", lines[len(lines)-1])
+			}
+			for _, want := range []string{"3 of 8 slots", "burning…", "Tip: "} {
+				if !strings.Contains(v, want) {
+					t.Errorf("no %q in\n%s", want, v)
+				}
+			}
+			m, _ = step(t, m, burnedMsg{res: provision.BurnResult{Job: jobID}})
+			for i := 3; i < 8; i++ {
+				m, _ = step(t, m, slotMsg{slot: slotResult(i, "door")})
+			}
+			if v := ansi.Strip(m.View()); !strings.Contains(v, "8 of 8 slots") || !strings.Contains(v, "enter continue to the consent") {
+				t.Errorf("done:\n%s", v)
+			}
+		}},
+		{"a reopened install that was sent says every record was sent", func(t *testing.T) {
+			m := opened(t, newFake().upTo(""), Options{})
+			v := oneLine(ansi.Strip(m.View()))
+			if !strings.Contains(v, "Records every record was sent") || strings.Contains(v, "'latchkey sync' sends them") {
+				t.Errorf("summary:\n%s", ansi.Strip(m.View()))
+			}
+		}},
+		{"refused records are not said to be sent", func(t *testing.T) {
+			m := opened(t, newFake().upTo(install.StepFinish), Options{})
+			m, _ = step(t, m, finishMsg{report: "install-report.x"})
+			m, _ = press(t, m, "enter")
+			m, _ = step(t, m, uploadedMsg{res: flow.Upload{Hub: "http://127.0.0.1:8470", Sent: 5, Refused: 2, Remaining: 1}})
+			if v := ansi.Strip(m.View()); strings.Contains(v, "✓ Sent") {
+				t.Errorf("upload result:\n%s", v)
+			}
+			m, _ = press(t, m, "enter")
+			v := oneLine(ansi.Strip(m.View()))
+			want := "sent 5; the back office refused 2: see 'latchkey outbox list --state rejected'; 1 still waiting in the outbox: 'latchkey sync' sends them"
+			if !strings.Contains(v, want) || strings.Contains(v, "sent to http") {
+				t.Errorf("summary does not say %q:\n%s", want, ansi.Strip(m.View()))
+			}
+		}},
 		{"n on the label question answers no", func(t *testing.T) {
 			m := opened(t, newFake().upTo(install.StepPair), Options{})
 			m, _ = press(t, m, "enter")
@@ -730,6 +1003,9 @@ func TestUpdate(t *testing.T) {
 			}
 			if r := m.Result(); r.Job != jobID || r.Finished {
 				t.Errorf("result %+v", r)
+			}
+			if !errors.Is(m.Err(), ErrQuit) {
+				t.Errorf("err %v, want ErrQuit", m.Err())
 			}
 		}},
 		{"expired jobs cannot be picked", func(t *testing.T) {
