@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -43,7 +44,22 @@ const (
 	maxInstallers = 64
 	// maxReplays bounds the batches the load phase sends again.
 	maxReplays = 16
+	// maxRecords bounds --intake, --sync and --records each, maxDuration
+	// --duration and maxPairs --pairs: the bench is a measurement, not a
+	// way to fill a database or load a server for hours.
+	maxRecords  = 1_000_000
+	maxDuration = 10 * time.Minute
+	maxPairs    = 1000
+	// pairBatch is the most records in a batch of the pair phase.
+	pairBatch = 25
 )
+
+// benchMargin is what the whole run (signing, intake, sync, queueing,
+// load, pairs, the check) may take beyond --duration; tests shorten it.
+var benchMargin = 20 * time.Minute
+
+// errRunLimit is the run's overall deadline passing.
+var errRunLimit = errors.New("hub bench: the run took longer than its limit")
 
 // BenchResult is what `hub bench --json` prints.
 type BenchResult struct {
@@ -65,6 +81,8 @@ type BenchResult struct {
 
 	// Load is the installers' phase; absent with --records 0.
 	Load *LoadResult `json:"load,omitempty"`
+	// Pairs is the concurrent-pair phase; absent with --pairs 0.
+	Pairs *PairResult `json:"pairs,omitempty"`
 
 	// Stored is how many records the hub holds at the end, Acknowledged
 	// how many the clients were told were stored.
@@ -72,9 +90,10 @@ type BenchResult struct {
 	Acknowledged int `json:"acknowledged"`
 	// Duplicates: records stored twice, or stored under an id no client
 	// was told about. Lost: records a client was told were stored that the
-	// hub does not hold (or holds with another digest), and records queued
-	// that were never acknowledged although --duration did not run out.
-	// Both must be 0.
+	// hub does not hold (or holds with the digest of something else than
+	// what was signed: digests are computed here, from the payloads), and
+	// records queued that were never acknowledged although --duration did
+	// not run out. Both must be 0.
 	Duplicates int `json:"duplicates"`
 	Lost       int `json:"lost"`
 }
@@ -102,12 +121,55 @@ type LoadResult struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 }
 
+// PairResult is the concurrent-pair phase: batches sent to two instances
+// at the same moment (after a barrier), with the same Idempotency-Key and
+// the same body, as a client whose first attempt timed out and whose retry
+// went to another instance behind the balancer.
+type PairResult struct {
+	Batches int `json:"batches"`
+	Records int `json:"records"` // distinct records sent, each twice
+	// Stored is how many rows the hub holds for those records; Duplicates
+	// how many of them are second (or later) rows of one id. Stored must
+	// equal Records and Duplicates be 0.
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+	// Mismatch counts batches whose two answers differ, or do not say
+	// every record was stored with the digest signed.
+	Mismatch int `json:"answer_mismatches"`
+	// InFlight counts answers "idempotency-in-flight" (the twin arrived on
+	// the same instance while the first ran), sent again after a pause.
+	InFlight int `json:"in_flight_retries"`
+}
+
 type benchOptions struct {
 	intake, sync, batch, workers int
 	database                     string
 	instances, installers        int
-	records                      int
+	records, pairs               int
 	duration                     time.Duration
+}
+
+// check refuses options out of range, as a usage error.
+func (o benchOptions) check() error {
+	switch {
+	case o.intake < 0 || o.sync < 0 || o.records < 0 || o.pairs < 0:
+		return cmdutil.Usagef("--intake, --sync, --records and --pairs must be 0 (skip) or more")
+	case o.intake > maxRecords || o.sync > maxRecords || o.records > maxRecords:
+		return cmdutil.Usagef("--intake, --sync and --records must each be at most %d", maxRecords)
+	case o.pairs > maxPairs:
+		return cmdutil.Usagef("--pairs must be at most %d", maxPairs)
+	case o.batch < 1 || o.batch > hubapi.MaxBatch || o.workers < 1 || o.workers > 64:
+		return cmdutil.Usagef("--workers must be 1 to 64, --batch 1 to %d", hubapi.MaxBatch)
+	case o.instances < 1 || o.instances > maxInstances:
+		return cmdutil.Usagef("--instances must be 1 to %d", maxInstances)
+	case o.records > 0 && (o.installers < 1 || o.installers > maxInstallers):
+		return cmdutil.Usagef("--installers must be 1 to %d", maxInstallers)
+	case o.duration <= 0 || o.duration > maxDuration:
+		return cmdutil.Usagef("--duration must be more than 0 and at most %s, e.g. 30s", maxDuration)
+	case o.intake+o.sync+o.records+o.pairs == 0:
+		return cmdutil.Usagef("--intake, --sync, --records and --pairs are all 0: nothing to measure")
+	}
+	return nil
 }
 
 func newCmdBench(f *cmdutil.Factory) *cobra.Command {
@@ -130,16 +192,28 @@ temporary directory, and measure through the real HTTP API:
           Some answered batches are then sent again to another instance,
           with the same Idempotency-Key and with a new one: both must come
           back without storing anything twice.
+  pairs   --pairs batches each sent to two instances at the same moment
+          (the same instance twice with one), with the same Idempotency-Key
+          and body: both answers must be the same, and each record stored
+          once.
 
 At the end every record the clients were told was stored must be there once
-with the digest they signed: duplicates and lost records, each must be 0
-(exit status 1 otherwise).
+with the digest of what was signed (computed here, not taken from the hub's
+answers): duplicates and lost records, each must be 0 (exit status 1
+otherwise).
+
+--intake, --sync and --records are at most 1,000,000 each and --duration
+at most 10m; the whole run stops with exit status 1 if it takes longer than
+--duration plus 20 minutes.
 
 With --database postgres://… the hubs share a PostgreSQL database instead:
 the bench makes a new schema (bench_ and a random suffix) for the run and
 drops it after. --instances starts that many hubs in this process, on
 their own ports, each with its own connection pool and the same signing key.
-The server must be on this machine (loopback or a Unix socket).
+The server must be on this machine: every host the URL connects to (as the
+PostgreSQL driver reads it, with PGHOST when it names none) must be a Unix
+socket or resolve only to loopback addresses; service files are refused.
+Intake requests go to the instances in turn, whatever --workers.
 
 Records are signed before the clock starts: signing is the laptop's work, not
 the hub's. Each figure is printed with its target.`,
@@ -150,19 +224,8 @@ the hub's. Each figure is printed with its target.`,
       --installers 16 --records 20000 --duration 30s --intake 0 --sync 0`,
 		Args: cmdutil.NoArgs("size it with --intake, --sync and --records"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case o.intake < 0 || o.sync < 0 || o.records < 0:
-				return cmdutil.Usagef("--intake, --sync and --records must be 0 (skip) or more")
-			case o.batch < 1 || o.batch > hubapi.MaxBatch || o.workers < 1:
-				return cmdutil.Usagef("--workers must be at least 1, --batch 1 to %d", hubapi.MaxBatch)
-			case o.instances < 1 || o.instances > maxInstances:
-				return cmdutil.Usagef("--instances must be 1 to %d", maxInstances)
-			case o.records > 0 && (o.installers < 1 || o.installers > maxInstallers):
-				return cmdutil.Usagef("--installers must be 1 to %d", maxInstallers)
-			case o.duration <= 0:
-				return cmdutil.Usagef("--duration must be more than 0, e.g. 30s")
-			case o.intake+o.sync+o.records == 0:
-				return cmdutil.Usagef("--intake, --sync and --records are all 0: nothing to measure")
+			if err := o.check(); err != nil {
+				return err
 			}
 			db := database{}
 			if o.database != "" {
@@ -173,7 +236,7 @@ the hub's. Each figure is printed with its target.`,
 				if !db.postgres() {
 					return cmdutil.Usagef("--database %s: the bench makes its own SQLite database; give --database only for PostgreSQL", db)
 				}
-				if err := loopbackOnly(db.dsn); err != nil {
+				if err := loopbackOnly(cmd.Context(), db.dsn); err != nil {
 					return err
 				}
 			}
@@ -194,31 +257,36 @@ the hub's. Each figure is printed with its target.`,
 			} else {
 				printBench(f.IO.Out, res, o)
 			}
-			if res.Duplicates > 0 || res.Lost > 0 || (res.Load != nil && res.Load.ReplayMismatch > 0) {
-				return fmt.Errorf("hub bench: %d duplicates, %d lost records, %d replays answered differently; each must be 0",
+			if res.Duplicates > 0 || res.Lost > 0 || replayMismatches(res) > 0 {
+				return fmt.Errorf("hub bench: %d duplicates, %d lost records, %d replays or pairs answered differently; each must be 0",
 					res.Duplicates, res.Lost, replayMismatches(res))
 			}
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVar(&o.intake, "intake", 20000, "records to send for the intake figure (0: skip it)")
-	fl.IntVar(&o.sync, "sync", 10000, "records to queue for the sync figure (0: skip it)")
+	fl.IntVar(&o.intake, "intake", 20000, "records to send for the intake figure, at most 1,000,000 (0: skip it)")
+	fl.IntVar(&o.sync, "sync", 10000, "records to queue for the sync figure, at most 1,000,000 (0: skip it)")
 	fl.IntVar(&o.batch, "batch", hubapi.MaxBatch, "records per intake request")
-	fl.IntVar(&o.workers, "workers", 2, "intake clients sending at once")
+	fl.IntVar(&o.workers, "workers", 2, "intake clients sending at once, 1 to 64 (their requests go to the instances in turn)")
 	fl.StringVar(&o.database, "database", "", "a PostgreSQL server on this machine to run on, postgres://USER@HOST/DB (default: SQLite in a temporary directory)")
 	fl.IntVar(&o.instances, "instances", 1, "hub instances to start on the one database, 1 to 8")
 	fl.IntVar(&o.installers, "installers", 8, "simulated installers' laptops syncing at once in the load phase, 1 to 64")
-	fl.IntVar(&o.records, "records", 10000, "records queued across the installers for the load phase (0: skip it)")
-	fl.DurationVar(&o.duration, "duration", 30*time.Second, "longest the load phase sends; records still queued then are reported as unsent")
+	fl.IntVar(&o.records, "records", 10000, "records queued across the installers for the load phase, at most 1,000,000 (0: skip it)")
+	fl.IntVar(&o.pairs, "pairs", 8, "batches sent to two instances at the same moment with the same Idempotency-Key, at most 1000 (0: skip them)")
+	fl.DurationVar(&o.duration, "duration", 30*time.Second, "longest the load phase sends, at most 10m; records still queued then are reported as unsent")
 	return cmd
 }
 
 func replayMismatches(r BenchResult) int {
-	if r.Load == nil {
-		return 0
+	n := 0
+	if r.Load != nil {
+		n += r.Load.ReplayMismatch
 	}
-	return r.Load.ReplayMismatch
+	if r.Pairs != nil {
+		n += r.Pairs.Mismatch
+	}
+	return n
 }
 
 func verdict(ok bool) string {
@@ -264,6 +332,18 @@ func printBench(w io.Writer, res BenchResult, o benchOptions) {
 			fmt.Fprintf(w, "        %d answered batches sent again to %s, same and new Idempotency-Key: %s\n", l.Replayed, to, ok)
 		}
 	}
+	if p := res.Pairs; p != nil {
+		to := "two instances"
+		if res.Instances == 1 {
+			to = "the hub twice"
+		}
+		ok := "the same answers"
+		if p.Mismatch > 0 {
+			ok = fmt.Sprintf("%d answered differently", p.Mismatch)
+		}
+		fmt.Fprintf(w, "pairs:  %d batches of %d records sent to %s at the same moment, same Idempotency-Key: %s; %d rows stored, %d duplicates\n",
+			p.Batches, p.Records/max(p.Batches, 1), to, ok, p.Stored, p.Duplicates)
+	}
 	fmt.Fprintf(w, "check:  %d acknowledged, %d stored; duplicates %d (target 0: %s), lost %d (target 0: %s)\n",
 		res.Acknowledged, res.Stored, res.Duplicates, verdict(res.Duplicates == 0), res.Lost, verdict(res.Lost == 0))
 }
@@ -290,12 +370,15 @@ type benchHubs struct {
 }
 
 // startHubs starts n hubs on loopback over db, each with its own store
-// (connection pool) and the same key; stop stops them and closes the stores.
-func (b *bench) startHubs(ctx context.Context, db database, n int) (h *benchHubs, stop func(), err error) {
-	h = &benchHubs{}
+// (connection pool) and the same key, pinned in the database as every hub
+// pins it; stop stops them and closes the stores. On an error what was
+// started is stopped and closed. made is set once a store opened (on
+// PostgreSQL: the run's schema exists).
+func (b *bench) startHubs(ctx context.Context, db database, n int, made *bool) (*benchHubs, func(), error) {
+	h := &benchHubs{}
 	var cancels []func()
 	var served []chan error
-	stop = func() {
+	stop := func() {
 		for _, c := range cancels {
 			c()
 		}
@@ -306,28 +389,33 @@ func (b *bench) startHubs(ctx context.Context, db database, n int) (h *benchHubs
 			st.Close()
 		}
 	}
-	defer func() {
-		if err != nil {
-			stop()
-		}
-	}()
+	fail := func(err error) (*benchHubs, func(), error) {
+		stop()
+		return nil, nil, err
+	}
 	key, err := hubsvc.LoadKeys(filepath.Join(b.dir, "hub"))
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	for range n {
 		st, err := openStorage(ctx, db)
 		if err != nil {
-			return nil, nil, err
+			return fail(err)
 		}
+		*made = true
 		h.stores = append(h.stores, st)
+		if pin, ok := st.(hubsvc.KeyPin); ok {
+			if err := pin.PinKey(ctx, key.Public().Sign); err != nil {
+				return fail(err)
+			}
+		}
 		srv, err := hubsvc.NewServer(hubsvc.ServerConfig{Store: st, Signer: key.Sign})
 		if err != nil {
-			return nil, nil, err
+			return fail(err)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, nil, err
+			return fail(err)
 		}
 		sctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -338,7 +426,7 @@ func (b *bench) startHubs(ctx context.Context, db database, n int) (h *benchHubs
 		h.urls = append(h.urls, "http://"+ln.Addr().String())
 	}
 	if h.admin, err = hubsvc.NewAdmin(hubsvc.AdminConfig{Store: h.stores[0], Key: key}); err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	return h, stop, nil
 }
@@ -375,9 +463,25 @@ func (h *benchHubs) enroll(ctx context.Context, name, role string, at int) (benc
 // acked is what a client was told was stored: record id → digest.
 type acked map[string]string
 
+// run runs the bench within its overall limit, --duration plus
+// benchMargin.
 func (b *bench) run(ctx context.Context, db database, o benchOptions) (BenchResult, error) {
+	limit := o.duration + benchMargin
+	rctx, cancel := context.WithTimeoutCause(ctx, limit, errRunLimit)
+	defer cancel()
+	res, err := b.phases(rctx, db, o)
+	if err != nil && errors.Is(context.Cause(rctx), errRunLimit) && ctx.Err() == nil {
+		return res, cmdutil.WithHint(fmt.Errorf("%w (--duration %s + %s): %w", errRunLimit, o.duration, benchMargin, err),
+			"measure fewer records: lower --intake, --sync or --records")
+	}
+	return res, err
+}
+
+// phases runs the bench's phases and the check.
+func (b *bench) phases(ctx context.Context, db database, o benchOptions) (BenchResult, error) {
 	res := BenchResult{CPUs: runtime.GOMAXPROCS(0), Database: "sqlite", Instances: o.instances,
 		IntakeTarget: intakeTarget, SyncTargetSecond: syncTarget.Seconds()}
+	made := false
 	if db.postgres() {
 		res.Database = "postgres"
 		schema, err := benchSchema()
@@ -390,6 +494,9 @@ func (b *bench) run(ctx context.Context, db database, o benchOptions) (BenchResu
 		}
 		fmt.Fprintf(b.log, "using schema %s in %s\n", schema, pgstore.Redacted(base))
 		defer func() {
+			if !made {
+				return // never created: nothing to drop
+			}
 			if err := dropSchema(context.WithoutCancel(ctx), db.dsn); err != nil {
 				fmt.Fprintf(b.log, "could not drop schema %s: %v; drop it with: DROP SCHEMA %s CASCADE\n", schema, err, schema)
 			}
@@ -397,7 +504,7 @@ func (b *bench) run(ctx context.Context, db database, o benchOptions) (BenchResu
 	} else {
 		db.path = filepath.Join(b.dir, "hub", "hub.db")
 	}
-	hubs, stop, err := b.startHubs(ctx, db, o.instances)
+	hubs, stop, err := b.startHubs(ctx, db, o.instances, &made)
 	if err != nil {
 		return res, err
 	}
@@ -412,13 +519,14 @@ func (b *bench) run(ctx context.Context, db database, o benchOptions) (BenchResu
 			return res, err
 		}
 		fmt.Fprintf(b.log, "signing %d records…\n", o.intake)
-		envs, err := signRecords(rep.id, o.intake, "i")
+		envs, digests, err := signRecords(ctx, rep.id, o.intake, "i")
 		if err != nil {
 			return res, err
 		}
-		fmt.Fprintf(b.log, "sending them in batches of %d from %d clients to %d %s…\n", o.batch, o.workers, o.instances, plural(o.instances, "hub", "hubs"))
+		fmt.Fprintf(b.log, "sending them in batches of %d from %d clients, each request to the next of %d %s…\n",
+			o.batch, o.workers, o.instances, plural(o.instances, "hub", "hubs"))
 		start := time.Now()
-		lat, digests, err := sendAll(ctx, rep.clients, envs, o.batch, o.workers)
+		lat, err := sendAll(ctx, rep.clients, envs, digests, o.batch, o.workers)
 		if err != nil {
 			return res, err
 		}
@@ -431,7 +539,7 @@ func (b *bench) run(ctx context.Context, db database, o benchOptions) (BenchResu
 			return res, fmt.Errorf("bench: the hub holds %d records, %d were sent", n, o.intake)
 		}
 		for i, d := range digests {
-			want[fmt.Sprintf("bench-i-%07d", i)] = d
+			want[fmt.Sprintf("bench-i-%07d", i)] = d // computed here, not the hub's answer
 		}
 		res.IntakeRecords, res.IntakeSeconds = o.intake, elapsed.Seconds()
 		res.IntakePerSecond = float64(o.intake) / elapsed.Seconds()
@@ -483,6 +591,15 @@ func (b *bench) run(ctx context.Context, db database, o benchOptions) (BenchResu
 		if l.StoppedByTimer {
 			unackedOK = l.Unsent
 		}
+	}
+
+	// Pairs: the same request to two instances at once.
+	if o.pairs > 0 {
+		p, err := b.pairRun(ctx, hubs, o, want)
+		if err != nil {
+			return res, err
+		}
+		res.Pairs = &p
 	}
 
 	// Every acknowledged record once, with its digest; nothing else.
@@ -679,6 +796,92 @@ func (b *bench) load(ctx context.Context, hubs *benchHubs, o benchOptions, want 
 	return l, nil
 }
 
+// pairRun sends o.pairs batches, each to two instances at the same moment
+// (instances i and i+1 in turn; the one instance twice when there is one)
+// with the same Idempotency-Key and body, released together by a barrier,
+// then counts the rows the hub holds for their records. It adds the
+// records to want.
+func (b *bench) pairRun(ctx context.Context, hubs *benchHubs, o benchOptions, want acked) (PairResult, error) {
+	var p PairResult
+	u, err := hubs.enroll(ctx, "bench-pairs", hubapi.RoleSales, 0)
+	if err != nil {
+		return p, err
+	}
+	per := min(o.batch, pairBatch)
+	envs, digests, err := signRecords(ctx, u.id, o.pairs*per, "p")
+	if err != nil {
+		return p, err
+	}
+	n := len(u.clients)
+	fmt.Fprintf(b.log, "sending %d batches to two instances at once, same Idempotency-Key…\n", o.pairs)
+	var inFlight atomic.Int64
+	for i := range o.pairs {
+		lo, hi := i*per, (i+1)*per
+		key := fmt.Sprintf("bench-pair-%d", i)
+		var rs [2][]hubapi.RecordResult
+		var errs [2]error
+		var wg sync.WaitGroup
+		barrier := make(chan struct{})
+		for j, at := range [2]int{i % n, (i + 1) % n} {
+			wg.Go(func() {
+				<-barrier
+				rs[j], errs[j] = sendPair(ctx, u.clients[at], key, envs[lo:hi], &inFlight)
+			})
+		}
+		close(barrier)
+		wg.Wait()
+		if err := errors.Join(errs[:]...); err != nil {
+			return p, fmt.Errorf("bench: pair %d: %w", i, err)
+		}
+		if !sameAnswer(rs[0], rs[1]) || checkAnswers(rs[0], digests[lo:hi]) != nil || checkAnswers(rs[1], digests[lo:hi]) != nil {
+			p.Mismatch++
+		}
+		for k, d := range digests[lo:hi] {
+			want[fmt.Sprintf("bench-p-%07d", lo+k)] = d
+		}
+		p.Batches++
+		p.Records += hi - lo
+	}
+	p.InFlight = int(inFlight.Load())
+	stored, err := hubs.stores[0].Records(ctx, hubsvc.RecordFilter{Signer: u.name})
+	if err != nil {
+		return p, fmt.Errorf("bench: read back the pairs' records: %w", err)
+	}
+	p.Stored, p.Duplicates = countRows(stored)
+	return p, nil
+}
+
+// countRows counts rows, and the rows beyond the first of each id.
+func countRows(rs []hubsvc.Record) (rows, dups int) {
+	seen := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		if seen[r.ID] {
+			dups++
+		}
+		seen[r.ID] = true
+	}
+	return len(rs), dups
+}
+
+// sendPair sends one side of a pair; an "idempotency-in-flight" answer
+// (its twin is being answered on the same instance) is sent again after a
+// pause, and must then get the twin's answer.
+func sendPair(ctx context.Context, c *hubclient.Client, key string, envs [][]byte, inFlight *atomic.Int64) ([]hubapi.RecordResult, error) {
+	for {
+		rs, err := c.SendBatch(ctx, key, envs)
+		var he *hubapi.Error
+		if !errors.As(err, &he) || he.Code != hubapi.CodeIdempotencyInFlight {
+			return rs, err
+		}
+		inFlight.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(err, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // sameAnswer reports whether two answers to a batch say the same of each
 // record.
 func sameAnswer(a, b []hubapi.RecordResult) bool {
@@ -793,9 +996,12 @@ func benchPayload(prefix string, i int, now time.Time) benchVisit {
 	}
 }
 
-// signRecords signs n records on every CPU.
-func signRecords(id identity.Identity, n int, prefix string) ([][]byte, error) {
+// signRecords signs n records on every CPU, and returns each envelope and
+// the digest of its payload (hex SHA-256, as outbox and hub compute it). It
+// stops early when ctx ends.
+func signRecords(ctx context.Context, id identity.Identity, n int, prefix string) ([][]byte, []string, error) {
 	out := make([][]byte, n)
+	digests := make([]string, n)
 	keyID := record.KeyID(id.Public().Sign)
 	now := time.Now().UTC()
 	var wg sync.WaitGroup
@@ -803,7 +1009,14 @@ func signRecords(id identity.Identity, n int, prefix string) ([][]byte, error) {
 	for w := range errs {
 		wg.Go(func() {
 			for i := w; i < n; i += len(errs) {
+				if i%1024 < len(errs) && ctx.Err() != nil {
+					errs[w] = ctx.Err()
+					return
+				}
 				env, err := record.Sign(record.KindVisit, benchPayload(prefix, i, now), id.Sign, keyID)
+				if err == nil {
+					digests[i], err = payloadDigest(env)
+				}
 				if err == nil {
 					out[i], err = json.Marshal(env)
 				}
@@ -815,37 +1028,55 @@ func signRecords(id identity.Identity, n int, prefix string) ([][]byte, error) {
 		})
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, digests, errors.Join(errs...)
 }
 
-// sendAll sends envs in batches from workers clients at once, worker w
-// talking to instance w of clients (round robin), and returns each
-// request's latency and each record's stored digest, in order.
-func sendAll(ctx context.Context, clients []*hubclient.Client, envs [][]byte, batch, workers int) ([]time.Duration, []string, error) {
+// payloadDigest is the hex SHA-256 of env's payload, the record's digest.
+func payloadDigest(env record.Envelope) (string, error) {
+	body, err := env.Body()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// checkAnswers checks a batch's answers say each record was stored with
+// the digest computed here.
+func checkAnswers(rs []hubapi.RecordResult, digests []string) error {
+	if len(rs) != len(digests) {
+		return fmt.Errorf("%d answers for %d records", len(rs), len(digests))
+	}
+	for i, r := range rs {
+		switch {
+		case r.Status != hubapi.StatusStored:
+			return fmt.Errorf("record %s refused: %s %s", r.ID, r.Code, r.Reason)
+		case r.Digest != digests[i]:
+			return fmt.Errorf("record %s: the hub answered digest %q, the payload signed has %s", r.ID, r.Digest, digests[i])
+		}
+	}
+	return nil
+}
+
+// sendAll sends envs in batches from workers clients at once, batch i
+// going to instance i of clients (round robin, whatever the number of
+// workers), checks every answer against digests, and returns each
+// request's latency.
+func sendAll(ctx context.Context, clients []*hubclient.Client, envs [][]byte, digests []string, batch, workers int) ([]time.Duration, error) {
 	jobs := make(chan int)
 	errs := make(chan error, workers)
-	digests := make([]string, len(envs))
 	lat := make([]time.Duration, (len(envs)+batch-1)/batch)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		c := clients[w%len(clients)]
+	for range workers {
 		wg.Go(func() {
 			for start := range jobs {
 				end := min(start+batch, len(envs))
+				c := clients[(start/batch)%len(clients)]
 				t := time.Now()
 				rs, err := c.SendBatch(ctx, fmt.Sprintf("bench-%d", start), envs[start:end])
 				lat[start/batch] = time.Since(t)
-				if err == nil && len(rs) != end-start {
-					err = fmt.Errorf("%d answers for %d records", len(rs), end-start)
-				}
 				if err == nil {
-					for i, r := range rs {
-						if r.Status != hubapi.StatusStored {
-							err = fmt.Errorf("record %s refused: %s %s", r.ID, r.Code, r.Reason)
-							break
-						}
-						digests[start+i] = r.Digest
-					}
+					err = checkAnswers(rs, digests[start:end])
 				}
 				if err != nil {
 					errs <- err
@@ -861,18 +1092,21 @@ feed:
 		case jobs <- start:
 		case err = <-errs:
 			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
 		}
 	}
 	close(jobs)
 	wg.Wait()
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench: intake: %w", err)
+		return nil, fmt.Errorf("bench: intake: %w", err)
 	}
 	select {
 	case err := <-errs:
-		return nil, nil, fmt.Errorf("bench: intake: %w", err)
+		return nil, fmt.Errorf("bench: intake: %w", err)
 	default:
-		return lat, digests, nil
+		return lat, nil
 	}
 }
 

@@ -6,6 +6,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -38,8 +39,9 @@ An operator with many buildings keeps the database in PostgreSQL instead
 (--database postgres://USER@HOST/DB, or $LATCHKEY_HUB_DATABASE) and runs
 several 'hub serve' behind a load balancer on it; 'hub migrate' moves a
 SQLite hub's data there. The signing key stays in --data: give every
-instance the same hub.key (a copy, mode 0600), or clients that pinned one
-instance's key refuse the packets another signs.`,
+instance the same hub.key (a copy, mode 0600). The database remembers the
+key it was first opened with, and every verb refuses another hub.key (whose
+packets installers would refuse) and makes no new one for it.`,
 		Example: `  latchkey hub serve
   latchkey hub enroll --name dana --role sales
   latchkey hub job create --building 'Elm Court' --address '12 Elm St' --doors lobby,garage --installer sam
@@ -183,7 +185,8 @@ type backOffice struct {
 
 func (b *backOffice) Close() error { return b.store.Close() }
 
-// open opens the hub's database and keys, creating them on first use.
+// open opens the hub's database and keys, creating them on first use, and
+// checks the key is the one the database's hub signs with (hubKey).
 func (w *where) open(ctx context.Context, f *cmdutil.Factory) (*backOffice, error) {
 	dir, err := w.dataDir(f)
 	if err != nil {
@@ -193,12 +196,13 @@ func (w *where) open(ctx context.Context, f *cmdutil.Factory) (*backOffice, erro
 	if err != nil {
 		return nil, err
 	}
-	key, err := hubsvc.LoadKeys(dir)
-	if err != nil {
-		return nil, cmdutil.WithHint(fmt.Errorf("hub keys: %w", err), "check that --data names the hub's directory and that you may write to it")
-	}
 	st, err := openStorage(ctx, db)
 	if err != nil {
+		return nil, err
+	}
+	key, err := hubKey(ctx, dir, st)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	admin, err := hubsvc.NewAdmin(hubsvc.AdminConfig{Store: st, Key: key, Now: f.Now, Rand: f.Rand})
@@ -208,3 +212,62 @@ func (w *where) open(ctx context.Context, f *cmdutil.Factory) (*backOffice, erro
 	}
 	return &backOffice{dir: dir, db: db, store: st, key: key, admin: admin}, nil
 }
+
+// hubKey returns the hub's key from dir and pins it in st (hub.KeyPin): the
+// first process to open a database with a key records it, and a later one
+// with another hub.key is refused rather than signing packets installers
+// refuse. A database that has a key pinned already needs that key: hub.key
+// is then only read, never made.
+func hubKey(ctx context.Context, dir string, st hubsvc.Storage) (identity.Identity, error) {
+	keyHint := "check that --data names the hub's directory and that you may write to it"
+	pin, ok := st.(hubsvc.KeyPin)
+	if !ok {
+		key, err := hubsvc.LoadKeys(dir)
+		if err != nil {
+			return identity.Identity{}, cmdutil.WithHint(fmt.Errorf("hub keys: %w", err), keyHint)
+		}
+		return key, nil
+	}
+	pinned, err := pin.PinnedKey(ctx)
+	var key identity.Identity
+	switch {
+	case err == nil:
+		key, err = hubsvc.ReadKeys(dir)
+		if errors.Is(err, hubsvc.ErrNoKey) {
+			return identity.Identity{}, cmdutil.WithHint(
+				fmt.Errorf("no %s in %s, and this database's hub signs with key %s: not making a new one", hubsvc.KeyFile, dir, hubsvc.KeyFingerprint(pinned)),
+				"copy hub.key from a running instance into --data (mode 0600), or give --data its directory")
+		}
+	case errors.Is(err, hubsvc.ErrNotFound):
+		key, err = hubsvc.LoadKeys(dir)
+	default:
+		return identity.Identity{}, err
+	}
+	if err != nil {
+		return identity.Identity{}, cmdutil.WithHint(fmt.Errorf("hub keys: %w", err), keyHint)
+	}
+	if pinned != nil {
+		err = hubsvc.CheckPin(key.Public().Sign, pinned) // no write when the key is pinned
+	} else {
+		err = pin.PinKey(ctx, key.Public().Sign)
+	}
+	if err != nil {
+		var mm *hubsvc.KeyMismatchError
+		if errors.As(err, &mm) {
+			return identity.Identity{}, &explained{err: err, msg: fmt.Sprintf(
+				"%s: this hub.key (fingerprint %s) is not the key this database's hub signs with (%s): copy hub.key from a running instance into --data",
+				filepath.Join(dir, hubsvc.KeyFile), hubsvc.KeyFingerprint(mm.Offered), hubsvc.KeyFingerprint(mm.Pinned))}
+		}
+		return identity.Identity{}, err
+	}
+	return key, nil
+}
+
+// explained is err said in the command line's words.
+type explained struct {
+	err error
+	msg string
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/cli/cmdutil"
+	hubsvc "github.com/latchkey/latchkey/internal/hub"
 	"github.com/latchkey/latchkey/internal/hub/pgstore"
 	"github.com/latchkey/latchkey/internal/hub/sqlstore"
 )
@@ -30,18 +31,24 @@ func newCmdMigrate(f *cmdutil.Factory) *cobra.Command {
 		Use:   "migrate --to postgres://USER@HOST/DB",
 		Short: "Import a SQLite hub's data into PostgreSQL and verify every table",
 		Long: `Copy everything a SQLite hub holds (users, enrollments, jobs, records,
-idempotency keys, the denylist, courier decisions) into a PostgreSQL
-database, creating its tables first, then check each table: the same number
-of rows and the same digest of their contents on both sides. The SQLite file
-is only read; the copy goes in one transaction, so a failed or interrupted
-run leaves the target as empty as it found it.
+idempotency keys, the denylist, courier decisions, the pinned signing key)
+into a PostgreSQL database, creating its tables first, then check each table:
+the same number of rows and the same digest of their contents on both sides.
+The SQLite file is opened read-only and nothing is written to it: a file
+that is not a hub's database is refused, and so is a hub of an older version
+(run 'latchkey hub serve' on it once to upgrade it, then migrate). The copy
+goes in one transaction, so a failed or interrupted run leaves the target as
+empty as it found it.
 
-Stop 'hub serve' on the SQLite file first, so nothing arrives after the copy.
-The target must be empty: point --to at a new database, or at a new schema
-with ?search_path=NAME. Afterwards run the hub on PostgreSQL with the same
---data (its signing key hub.key stays there) and --database set to the URL.
+Stop 'hub serve' on the SQLite file first: the copy is a snapshot, and what
+arrives after it is not copied. The target must be empty (a hub key pinned
+there by an instance started on it is allowed if it is the SQLite hub's):
+point --to at a new database, or at a new schema with ?search_path=NAME.
+Afterwards run the hub on PostgreSQL with the same --data (its signing key
+hub.key stays there) and --database set to the URL.
 
-Exit status 1 when the target is not empty or a table differs after the copy.`,
+Exit status 1 when the source is not an up-to-date hub, the target is not
+empty or a table differs after the copy.`,
 		Example: `  latchkey hub migrate --to postgres://hub@127.0.0.1/latchkey
   latchkey hub migrate --from ./hub-data/hub.db --to 'postgres://hub@db.internal/latchkey?search_path=hub' --json
   latchkey hub serve --data ./hub-data --database postgres://hub@db.internal/latchkey`,
@@ -77,14 +84,21 @@ Exit status 1 when the target is not empty or a table differs after the copy.`,
 				}
 				src = database{path: filepath.Join(dir, "hub.db")}
 			}
-			// sqlstore.Open would make a new, empty hub: refuse a file that
-			// is not there.
 			if fi, err := os.Stat(src.path); err != nil || fi.IsDir() {
 				return cmdutil.WithHint(fmt.Errorf("no SQLite hub at %s", src.path),
 					"name the hub's database with --from PATH, or its directory with --data DIR")
 			}
-			sst, err := sqlstore.Open(ctx, src.path)
-			if err != nil {
+			// Read-only: no migration, no journal mode switch, nothing
+			// written to the file whatever it turns out to be.
+			sst, err := sqlstore.OpenReadOnly(ctx, src.path)
+			switch {
+			case errors.Is(err, sqlstore.ErrNotHub):
+				return cmdutil.WithHint(fmt.Errorf("the SQLite hub %s: %w", src.path, err),
+					"name a hub's database (hub.db in its --data) with --from; the file was not changed")
+			case errors.Is(err, sqlstore.ErrOldSchema):
+				return cmdutil.WithHint(fmt.Errorf("the SQLite hub %s: %w", src.path, err),
+					"latchkey hub serve --data DIR (or --database sqlite:PATH) upgrades it on start; stop it, then migrate. The file was not changed")
+			case err != nil:
 				return cmdutil.WithHint(fmt.Errorf("open the SQLite hub %s: %w", src.path, err), "check --from names a hub's database and that you may read it")
 			}
 			defer sst.Close()
@@ -106,6 +120,8 @@ Exit status 1 when the target is not empty or a table differs after the copy.`,
 			}
 			reps, err := pgstore.Migrate(ctx, sst, pst, progress)
 			switch {
+			case errors.Is(err, hubsvc.ErrKeyMismatch):
+				return cmdutil.WithHint(err, "the PostgreSQL database was started with another hub.key than the SQLite hub's: drop its tables (or use a new schema) and start its instances with the SQLite hub's hub.key; nothing was written")
 			case errors.Is(err, pgstore.ErrNotEmpty):
 				return cmdutil.WithHint(err, "copy into an empty database, or into a new schema: set search_path=NEW_SCHEMA in the --to URL; nothing was written")
 			case errors.Is(err, pgstore.ErrMismatch):

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,59 +14,68 @@ import (
 
 // withSearchPath returns the PostgreSQL URL dsn with search_path set to
 // schema (replacing any it had), so a store opened on it keeps its tables
-// there.
+// there; the rest of the URL is kept as written (pgstore.WithSearchPath).
 func withSearchPath(dsn, schema string) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", fmt.Errorf("%s is not a URL", pgstore.Redacted(dsn))
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return pgstore.WithSearchPath(dsn, schema)
 }
 
-// loopbackOnly refuses a PostgreSQL URL whose server is not on this
+// lookupHost resolves a host name; tests replace it.
+var lookupHost = net.DefaultResolver.LookupHost
+
+// loopbackOnly refuses a PostgreSQL DSN whose server is not on this
 // machine: the bench writes a schema full of test records and loads the
-// server as hard as it can.
-func loopbackOnly(dsn string) error {
-	u, err := url.Parse(dsn)
+// server as hard as it can. It checks the hosts pgx itself will connect to
+// (pgstore.Hosts: the DSN's as pgx reads it, PGHOST, the fallbacks; no
+// service files): each must be a Unix socket directory or a name or
+// address that resolves only to loopback addresses.
+func loopbackOnly(ctx context.Context, dsn string) error {
+	refuse := func(err error) error {
+		return cmdutil.WithHint(&cmdutil.UsageError{Err: err},
+			"give a loopback address or a Unix socket, e.g. postgres://postgres@127.0.0.1:5432/latchkey (scripts/postgres starts a test server)")
+	}
+	hosts, err := pgstore.Hosts(dsn)
+	if errors.Is(err, pgstore.ErrServiceFile) {
+		return refuse(fmt.Errorf("--database: %w: the bench runs only against a PostgreSQL server on this machine, named in the URL", err))
+	}
 	if err != nil {
-		return cmdutil.Usagef("--database: %s is not a URL", pgstore.Redacted(dsn))
-	}
-	var hosts []string
-	for _, h := range strings.Split(u.Host, ",") {
-		hosts = append(hosts, hostOf(h))
-	}
-	if q := u.Query().Get("host"); q != "" {
-		hosts = strings.Split(q, ",")
+		return cmdutil.Usagef("--database: %v", err)
 	}
 	for _, h := range hosts {
-		if !localHost(h) {
-			return cmdutil.WithHint(&cmdutil.UsageError{Err: fmt.Errorf("--database names host %q: the bench runs only against a PostgreSQL server on this machine", h)},
-				"give a loopback address or a Unix socket, e.g. postgres://postgres@127.0.0.1:5432/latchkey (scripts/postgres starts a test server)")
+		if err := localHost(ctx, h); err != nil {
+			return refuse(fmt.Errorf("--database connects to %q, %v: the bench runs only against a PostgreSQL server on this machine", h, err))
 		}
 	}
 	return nil
 }
 
-// hostOf strips the port of a URL host, brackets and all.
-func hostOf(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
+// localHost says why a PostgreSQL host is not this machine (nil when it
+// is): a socket directory, or a name or address all of whose addresses are
+// loopback ones.
+func localHost(ctx context.Context, h string) error {
+	if strings.HasPrefix(h, "/") {
+		return nil
 	}
-	return strings.Trim(hostport, "[]")
-}
-
-// localHost reports whether a PostgreSQL host is this machine: empty (the
-// default socket), a socket directory, localhost or a loopback address.
-func localHost(h string) bool {
-	switch {
-	case h == "", strings.HasPrefix(h, "/"), strings.EqualFold(h, "localhost"):
-		return true
+	addrs := []string{h}
+	if net.ParseIP(h) == nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var err error
+		if addrs, err = lookupHost(ctx, h); err != nil {
+			return fmt.Errorf("which does not resolve here (%v)", err)
+		}
 	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	if len(addrs) == 0 {
+		return errors.New("which resolves to no address")
+	}
+	for _, a := range addrs {
+		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
+			if a == h {
+				return errors.New("which is not a loopback address")
+			}
+			return fmt.Errorf("which resolves to %s, not a loopback address", a)
+		}
+	}
+	return nil
 }
 
 // dropSchema drops the schema of dsn's search_path with everything in it.

@@ -34,9 +34,11 @@ behind a load balancer: each keeps its own connection pool, and a request
 retried on another instance (same Idempotency-Key) gets the first answer,
 never a second copy. Start them with the same hub.key (the same --data, or a
 copy of the file): they sign job packets and denylists with it, and clients
-check every packet against the key they pinned at login. On PostgreSQL the
-listening line shows the start of the key's SHA-256 ('hub key' prints it
-whole): every instance must show the same.
+check every packet against the key they pinned at login. The database
+remembers the key the first instance (or admin command) opened it with: one
+started with another hub.key refuses to start, and one whose --data has no
+hub.key does not make a new one. On PostgreSQL the listening line shows the
+start of the key's SHA-256 ('hub key' prints it whole).
 
 The first line on stderr says where it listens:
   latchkey hub: listening on http://127.0.0.1:8470`,

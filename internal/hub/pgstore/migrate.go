@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/latchkey/latchkey/internal/hub"
 	"github.com/latchkey/latchkey/internal/hub/sqlstore"
 )
 
@@ -39,6 +40,25 @@ type TableReport struct {
 	SourceDigest, TargetDigest string
 }
 
+// Source is the SQLite hub Migrate copies from: a *sqlstore.Store, or a
+// *sqlstore.ReadOnly (sqlstore.OpenReadOnly), which `hub migrate` uses so
+// that the file is only read.
+type Source interface {
+	// Dump reads every table of sqlstore.Tables in one transaction (see
+	// sqlstore.Store.Dump).
+	Dump(ctx context.Context, table func(t sqlstore.Table, rows int) error, row func(values []any) error) error
+	// Path names the file, for messages.
+	Path() string
+}
+
+// pinTable is the table of the hub's pinned signing key (hub.KeyPin). It is
+// copied and verified like the others, but the target may hold a row
+// already: an instance or admin command started on the new database pins
+// its key before anything else is there. That row must then be the
+// source's key (otherwise the copy is refused with hub.ErrKeyMismatch); it
+// is replaced by the source's row, or kept when the source has none.
+const pinTable = "hub_key"
+
 // copyChunk and copyChunkBytes bound what goes to PostgreSQL in one COPY,
 // and so what Migrate holds in memory: at most copyChunk rows, and the rows
 // buffered once they reach copyChunkBytes of values (an envelope may be
@@ -49,7 +69,8 @@ const (
 )
 
 // Migrate copies every row of the SQLite hub src into the PostgreSQL hub
-// dst, which must be empty (ErrNotEmpty otherwise), in one PostgreSQL
+// dst, which must be empty (ErrNotEmpty otherwise; the pinned hub key
+// excepted, see pinTable), in one PostgreSQL
 // transaction, then verifies it: for each table the row count and the
 // digest of the rows must be equal on both sides (ErrMismatch, naming the
 // table, otherwise). Any error rolls the whole copy back; dst is then as
@@ -63,12 +84,12 @@ const (
 // commits, and the transaction runs without a statement timeout: ctx bounds
 // it. courier_decisions keeps its ids, and its identity continues after the
 // highest.
-func Migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func(table string, done, total int)) ([]TableReport, error) {
+func Migrate(ctx context.Context, src Source, dst *Store, progress func(table string, done, total int)) ([]TableReport, error) {
 	return migrate(ctx, src, dst, progress, copyChunk, copyChunkBytes)
 }
 
 // migrate is Migrate with the chunk bounds given.
-func migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func(table string, done, total int),
+func migrate(ctx context.Context, src Source, dst *Store, progress func(table string, done, total int),
 	chunkRows, chunkBytes int) ([]TableReport, error) {
 	if progress == nil {
 		progress = func(string, int, int) {}
@@ -86,7 +107,18 @@ func migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func
 		if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(names, ", ")+` IN EXCLUSIVE MODE`); err != nil {
 			return fmt.Errorf("lock the PostgreSQL tables: %w", err)
 		}
+		var targetPin []byte
 		for i, t := range tables {
+			if t.Name == pinTable {
+				err := tx.QueryRow(ctx, `SELECT public_key FROM hub_key WHERE id = 1`).Scan(&targetPin)
+				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("table %s: %w", t.Name, err)
+				}
+				if _, err := tx.Exec(ctx, `DELETE FROM hub_key`); err != nil {
+					return fmt.Errorf("table %s: %w", t.Name, err)
+				}
+				continue
+			}
 			var rows bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+names[i]+`)`).Scan(&rows); err != nil {
 				return fmt.Errorf("table %s: %w", t.Name, err)
@@ -116,6 +148,26 @@ func migrate(ctx context.Context, src *sqlstore.Store, dst *Store, progress func
 			if n != r.Rows || r.TargetDigest != r.SourceDigest {
 				return fmt.Errorf("table %s: %d rows, digest %s in SQLite; %d rows, digest %s in PostgreSQL: %w",
 					r.Table, r.Rows, r.SourceDigest, n, r.TargetDigest, ErrMismatch)
+			}
+		}
+		if targetPin != nil {
+			var copied []byte
+			err := tx.QueryRow(ctx, `SELECT public_key FROM hub_key WHERE id = 1`).Scan(&copied)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				// The SQLite hub pinned no key: keep the one the
+				// PostgreSQL database's instances sign with.
+				at, ns := splitTime(time.Now())
+				if _, err := tx.Exec(ctx, `INSERT INTO hub_key (id, public_key, pinned_at, pinned_at_ns) VALUES (1, $1, $2, $3)`,
+					targetPin, at, ns); err != nil {
+					return fmt.Errorf("keep the pinned hub key: %w", err)
+				}
+			case err != nil:
+				return fmt.Errorf("read the copied hub key: %w", err)
+			default:
+				if err := hub.CheckPin(copied, targetPin); err != nil {
+					return fmt.Errorf("the SQLite hub signs with another key than the PostgreSQL database was started with: %w", err)
+				}
 			}
 		}
 		// The identity goes on after the copied ids.

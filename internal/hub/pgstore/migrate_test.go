@@ -1,7 +1,10 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,13 +84,21 @@ func sqliteHub(t *testing.T) *sqlstore.Store {
 			t.Fatalf("SetCourier %d: %v", i, err)
 		}
 	}
+	must(s.PinKey(ctx, hubKey("sqlite")))
 	return s
+}
+
+// hubKey is a 32-byte stand-in for a hub's public key.
+func hubKey(seed string) ed25519.PublicKey {
+	sum := sha256.Sum256([]byte("hub key " + seed))
+	return sum[:]
 }
 
 // answers is what a hub reads from its storage, as JSON, to compare two.
 func answers(t *testing.T, s interface {
 	hub.Storage
 	hub.CourierLog
+	hub.KeyPin
 }) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -129,6 +140,8 @@ func answers(t *testing.T, s interface {
 	add("Denylist", v5, err)
 	v6, err := s.CourierDecisions(ctx)
 	add("CourierDecisions", v6, err)
+	k, err := s.PinnedKey(ctx)
+	add("PinnedKey", k, err)
 	// A replay answers from the idempotency table.
 	r, err := s.Intake(ctx, intakeReq("k2", record("rec-3", "", now)))
 	add("replay", r, err)
@@ -154,7 +167,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("Migrate: %v", err)
 	}
 	wantRows := map[string]int{"enrollments": 6, "users": 3, "user_keys": 4, "jobs": 3, "records": 3,
-		"idempotency": 2, "denylist": 2, "courier_decisions": 3}
+		"idempotency": 2, "denylist": 2, "courier_decisions": 3, "hub_key": 1}
 	if len(reports) != len(wantRows) {
 		t.Errorf("%d reports, want %d: %+v", len(reports), len(wantRows), reports)
 	}
@@ -266,5 +279,77 @@ func TestMigrateMismatch(t *testing.T) {
 		if err := dst.pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != 0 {
 			t.Errorf("%s after a failed migration: %d rows, %v; want none", table, n, err)
 		}
+	}
+}
+
+// TestMigrateFromReadOnly copies from the SQLite hub opened read-only, as
+// `hub migrate` does: the same tables and digests as from a Store.
+func TestMigrateFromReadOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := sqliteHub(t)
+	want, err := Migrate(ctx, src, openTest(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := sqlstore.OpenReadOnly(ctx, src.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	got, err := Migrate(ctx, ro, openTest(t), nil)
+	if err != nil {
+		t.Fatalf("Migrate from sqlstore.ReadOnly: %v", err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("reports from ReadOnly %+v, from Store %+v", got, want)
+	}
+}
+
+// TestMigratePinnedTarget: a target whose only row is a pinned hub key
+// (an instance started on it first) takes the copy when it is the SQLite
+// hub's key, and refuses it, keeping nothing, when it is another.
+func TestMigratePinnedTarget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := sqliteHub(t)
+
+	same := openTest(t)
+	if err := same.PinKey(ctx, hubKey("sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Migrate(ctx, src, same, nil); err != nil {
+		t.Fatalf("Migrate into a database pinned to the same key: %v", err)
+	}
+	if k, err := same.PinnedKey(ctx); err != nil || !bytes.Equal(k, hubKey("sqlite")) {
+		t.Errorf("PinnedKey after = %x, %v", k, err)
+	}
+
+	other := openTest(t)
+	if err := other.PinKey(ctx, hubKey("other")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Migrate(ctx, src, other, nil)
+	if !errors.Is(err, hub.ErrKeyMismatch) {
+		t.Fatalf("Migrate into a database pinned to another key: %v; want ErrKeyMismatch", err)
+	}
+	if k, err := other.PinnedKey(ctx); err != nil || !bytes.Equal(k, hubKey("other")) {
+		t.Errorf("PinnedKey after the refusal = %x, %v; want the other key still", k, err)
+	}
+	if users, err := other.Users(ctx); err != nil || len(users) != 0 {
+		t.Errorf("Users after the refusal = %d, %v; want none", len(users), err)
+	}
+
+	// A SQLite hub that pinned no key leaves the target's pin as it was.
+	unpinned, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unpinned.Close()
+	if _, err := Migrate(ctx, unpinned, other, nil); err != nil {
+		t.Fatalf("Migrate of an unpinned SQLite hub into a pinned database: %v", err)
+	}
+	if k, err := other.PinnedKey(ctx); err != nil || !bytes.Equal(k, hubKey("other")) {
+		t.Errorf("PinnedKey after = %x, %v; want the target's key kept", k, err)
 	}
 }

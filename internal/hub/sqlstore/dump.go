@@ -67,7 +67,7 @@ type Table struct {
 	Key     []string
 }
 
-// tables is the hub's schema after migrations 0001-0003, parents before
+// tables is the hub's schema after migrations 0001-0004, parents before
 // the tables that refer to them. A migration that adds a table or a column
 // must add it here too; TestDumpCoversSchema checks.
 var tables = []Table{
@@ -105,6 +105,9 @@ var tables = []Table{
 	{Name: "courier_decisions", Key: []string{"id"}, Columns: []Column{
 		{Name: "id", Type: Int}, {Name: "serial"}, {Name: "enabled", Type: Bool}, {Name: "job"},
 		{Name: "consent"}, {Name: "reason"}, {Name: "decided_at", Type: Time},
+	}},
+	{Name: "hub_key", Key: []string{"id"}, Columns: []Column{
+		{Name: "id", Type: Int}, {Name: "public_key", Type: Bytes}, {Name: "pinned_at", Type: Time},
 	}},
 }
 

@@ -8,6 +8,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -53,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) hub.Storage) {
 		{"Units", testUnits},
 		{"JournalHead", testJournalHead},
 		{"LookupsRefuseBadText", testLookupsRefuseBadText},
+		{"PinKey", testPinKey},
+		{"PinKeyConcurrent", testPinKeyConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1101,4 +1104,85 @@ func testLookupsRefuseBadText(t *testing.T, s hub.Storage) {
 		t.Errorf("User(alice) after the lookups = %+v, %v; want alice, not revoked", u, err)
 	}
 	checkRecords(t, s, r)
+}
+
+// keyPin is s as a hub.KeyPin; the test is skipped for a storage without
+// one (it is optional).
+func keyPin(t *testing.T, s hub.Storage) hub.KeyPin {
+	t.Helper()
+	p, ok := s.(hub.KeyPin)
+	if !ok {
+		t.Skip("this storage keeps no hub key (hub.KeyPin)")
+	}
+	return p
+}
+
+// pub is a 32-byte stand-in for an Ed25519 public key, from seed.
+func pub(seed string) ed25519.PublicKey {
+	sum := sha256.Sum256([]byte("hub-key-" + seed))
+	return ed25519.PublicKey(sum[:])
+}
+
+func testPinKey(t *testing.T, s hub.Storage) {
+	ctx := context.Background()
+	p := keyPin(t, s)
+	if k, err := p.PinnedKey(ctx); !errors.Is(err, hub.ErrNotFound) {
+		t.Fatalf("PinnedKey of a new database = %x, %v; want ErrNotFound", k, err)
+	}
+	a, b := pub("a"), pub("b")
+	for i := range 2 {
+		if err := p.PinKey(ctx, a); err != nil {
+			t.Fatalf("PinKey(a) #%d: %v", i+1, err)
+		}
+	}
+	if k, err := p.PinnedKey(ctx); err != nil || !bytes.Equal(k, a) {
+		t.Fatalf("PinnedKey = %x, %v; want a", k, err)
+	}
+	err := p.PinKey(ctx, b)
+	var mismatch *hub.KeyMismatchError
+	if !errors.Is(err, hub.ErrKeyMismatch) || !errors.As(err, &mismatch) || !bytes.Equal(mismatch.Pinned, a) || !bytes.Equal(mismatch.Offered, b) {
+		t.Fatalf("PinKey(b) after a: %v; want a KeyMismatchError (ErrKeyMismatch) naming both", err)
+	}
+	if k, err := p.PinnedKey(ctx); err != nil || !bytes.Equal(k, a) {
+		t.Errorf("PinnedKey after the refusal = %x, %v; want a still", k, err)
+	}
+	if err := p.PinKey(ctx, a[:16]); err == nil || errors.Is(err, hub.ErrKeyMismatch) {
+		t.Errorf("PinKey of a 16-byte key: %v; want it refused as invalid", err)
+	}
+	if err := p.PinKey(ctx, a); err != nil {
+		t.Errorf("PinKey(a) after the refusals: %v", err)
+	}
+}
+
+// testPinKeyConcurrent: several callers pinning two keys at the same
+// moment; exactly one key wins, every caller offering it succeeds and every
+// other is refused.
+func testPinKeyConcurrent(t *testing.T, s hub.Storage) {
+	ctx := context.Background()
+	p := keyPin(t, s)
+	keys := []ed25519.PublicKey{pub("a"), pub("b")}
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = p.PinKey(ctx, keys[i%2])
+		})
+	}
+	close(start)
+	wg.Wait()
+	won, err := p.PinnedKey(ctx)
+	if err != nil {
+		t.Fatalf("PinnedKey: %v", err)
+	}
+	for i, err := range errs {
+		switch {
+		case bytes.Equal(keys[i%2], won) && err != nil:
+			t.Errorf("caller %d offered the winning key: %v", i, err)
+		case !bytes.Equal(keys[i%2], won) && !errors.Is(err, hub.ErrKeyMismatch):
+			t.Errorf("caller %d offered the losing key: %v, want ErrKeyMismatch", i, err)
+		}
+	}
 }
