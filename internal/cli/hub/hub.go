@@ -6,12 +6,14 @@ package hub
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/hub/pgstore"
 	"github.com/latchkey/latchkey/internal/hub/sqlstore"
 	"github.com/latchkey/latchkey/internal/identity"
+	"github.com/latchkey/latchkey/internal/packet"
 )
 
 // NewCmdHub groups the hub verbs.
@@ -239,7 +242,25 @@ func hubKey(ctx context.Context, dir string, st hubsvc.Storage) (identity.Identi
 				"copy hub.key from a running instance into --data (mode 0600), or give --data its directory")
 		}
 	case errors.Is(err, hubsvc.ErrNotFound):
-		key, err = hubsvc.LoadKeys(dir)
+		// Nothing recorded yet: a new database, or one made before keys
+		// were recorded. Only a new, empty one may get a key made here;
+		// an older one must be given the key its hub signed with.
+		key, err = hubsvc.ReadKeys(dir)
+		if errors.Is(err, hubsvc.ErrNoKey) {
+			if used, uerr := inUse(ctx, st); uerr != nil {
+				return identity.Identity{}, uerr
+			} else if used {
+				return identity.Identity{}, cmdutil.WithHint(
+					fmt.Errorf("no %s in %s, and this database already has users or jobs of a hub: not making a new key", hubsvc.KeyFile, dir),
+					"run the command with the --data of the hub that made the database (its hub.key), or copy that hub.key into --data")
+			}
+			key, err = hubsvc.LoadKeys(dir)
+		}
+		if err == nil {
+			if err := signedJobs(ctx, st, key.Public().Sign, dir); err != nil {
+				return identity.Identity{}, err
+			}
+		}
 	default:
 		return identity.Identity{}, err
 	}
@@ -261,6 +282,33 @@ func hubKey(ctx context.Context, dir string, st hubsvc.Storage) (identity.Identi
 		return identity.Identity{}, err
 	}
 	return key, nil
+}
+
+// inUse reports whether the database already holds users or jobs.
+func inUse(ctx context.Context, st hubsvc.Storage) (bool, error) {
+	users, err := st.Users(ctx)
+	if err != nil || len(users) > 0 {
+		return len(users) > 0, err
+	}
+	jobs, err := st.Jobs(ctx, "")
+	return len(jobs) > 0, err
+}
+
+// signedJobs checks, before a key is first recorded for a database made
+// before keys were, that the database's newest job packet was signed with
+// it: a hub.key from another hub is refused instead of recorded.
+func signedJobs(ctx context.Context, st hubsvc.Storage, pub ed25519.PublicKey, dir string) error {
+	jobs, err := st.Jobs(ctx, "")
+	if err != nil || len(jobs) == 0 {
+		return err
+	}
+	if _, err := packet.Verify(jobs[0].Packet, pub, time.Time{}); errors.Is(err, packet.ErrBadSignature) {
+		return cmdutil.WithHint(
+			fmt.Errorf("%s (fingerprint %s) did not sign this database's jobs: not recording it as the hub's key",
+				filepath.Join(dir, hubsvc.KeyFile), hubsvc.KeyFingerprint(pub)),
+			"run the command with the --data of the hub that made the database (its hub.key)")
+	}
+	return nil
 }
 
 // explained is err said in the command line's words.

@@ -189,7 +189,7 @@ func wizardCmd(f *cmdutil.Factory, cmd *cobra.Command) {
 		if err != nil {
 			return err
 		}
-		summary(f, res)
+		summary(cmd.Context(), f, res)
 		return nil
 	}
 	fl := cmd.Flags()
@@ -200,24 +200,34 @@ func wizardCmd(f *cmdutil.Factory, cmd *cobra.Command) {
 	o.Unit.Register(cmd)
 }
 
-// summary says where the install was left.
-func summary(f *cmdutil.Factory, res wizard.Result) {
+// summary says where the install was left, from what the store holds.
+func summary(ctx context.Context, f *cmdutil.Factory, res wizard.Result) {
 	if f.Global.JSON {
 		_ = cmdutil.WriteJSON(f.IO.Out, res)
 		return
 	}
-	switch {
-	case res.Job == "":
+	if res.Job == "" {
 		return
-	case res.Finished && res.Uploaded && res.Upload.Refused > 0:
-		fmt.Fprintf(f.IO.Out, "install of job %s finished (report %s); the back office refused %d records: latchkey outbox list --state rejected\n",
-			shortID(res.Job), res.Report, res.Upload.Refused)
-	case res.Finished && res.Uploaded && !res.Upload.Offline && res.Upload.Err == "" && res.Upload.Remaining == 0:
-		fmt.Fprintf(f.IO.Out, "install of job %s finished and sent (report %s)\n", shortID(res.Job), res.Report)
-	case res.Finished:
-		fmt.Fprintf(f.IO.Out, "install of job %s finished (report %s); its records are queued: latchkey sync\n", shortID(res.Job), res.Report)
-	default:
+	}
+	upload := install.StepStatus{State: install.Todo}
+	if s, err := f.Session(ctx); err == nil {
+		if st, err := s.Status(ctx, res.Job); err == nil {
+			upload = flow.StepOf(st, install.StepUpload)
+		}
+	}
+	switch {
+	case !res.Finished:
 		fmt.Fprintf(f.IO.Out, "install of job %s not finished; continue with: latchkey install --resume\n", shortID(res.Job))
+	case upload.State == install.Done:
+		fmt.Fprintf(f.IO.Out, "install of job %s finished and sent (report %s)\n", shortID(res.Job), res.Report)
+	case upload.State == install.Blocked:
+		fmt.Fprintf(f.IO.Out, "install of job %s finished (report %s); %s: latchkey outbox list --state rejected\n", shortID(res.Job), res.Report, upload.Detail)
+	default:
+		msg := fmt.Sprintf("install of job %s finished (report %s); its records are queued: latchkey sync", shortID(res.Job), res.Report)
+		if res.Upload.Err != "" {
+			msg += " (" + res.Upload.Err + ")"
+		}
+		fmt.Fprintln(f.IO.Out, msg)
 	}
 }
 

@@ -1,6 +1,7 @@
 package install_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/sim"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
 	"github.com/latchkey/latchkey/internal/testutil/hubtest"
 	"github.com/latchkey/latchkey/internal/testutil/simtest"
@@ -177,5 +179,34 @@ func TestResumeLastWorked(t *testing.T) {
 	b.sam.MustRun("survey", "new", "--job", other, "--from", file)
 	if got := resumed(); got != other {
 		t.Errorf("--resume after working on %s = %s", other, got)
+	}
+}
+
+// TestResumeFinishedInstall: an install finished with its records left
+// queued is resumed to send them; once a record of it is refused, sending
+// again would change nothing, and it is not resumed.
+func TestResumeFinishedInstall(t *testing.T) {
+	b := newBench(t)
+	answers := []string{"", "y", "n", "", "", "", "", "", "", "Ana Ruiz", "Property manager", "managing-agent", "y", "Ana Ruiz", "y",
+		"", "", "", "", "", "emailed", "", "24", "", "n"} // the last: leave the records queued
+	r := b.sam.RunIn(strings.Join(answers, "\n")+"\n", "install", "--plain", "--job", b.job, "--port", b.unit.Link)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "its records are queued") {
+		t.Fatalf("install leaving the records queued: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := b.sam.RunIn("", "install", "--plain", "--resume", "--port", b.unit.Link); !strings.Contains(got.Stdout, "Resuming the unfinished install of job "+b.job[:8]) {
+		t.Errorf("--resume with the records queued:\n%s", got.Stdout)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(b.sam.Home, "data", "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.DB().Exec(`UPDATE outbox SET state = 'rejected', reject_code = 'test', reject_reason = 'refused for the test'
+		WHERE seq = (SELECT min(seq) FROM outbox WHERE job = ?)`, b.job)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.sam.RunIn("", "install", "--plain", "--resume", "--port", b.unit.Link); !strings.Contains(got.Stdout, "There is no unfinished install to resume") {
+		t.Errorf("--resume with a refused record:\n%s", got.Stdout)
 	}
 }

@@ -139,31 +139,50 @@ func (f *Flow) Jobs(ctx context.Context) ([]JobItem, error) {
 	return out, nil
 }
 
-// Resume returns the id of the install to continue: of the pulled jobs whose
-// install was started and is not done to the upload, the one worked on last
-// (the journal's newest entry).
+// Resume returns the id of the install to continue: of the pulled jobs
+// whose install was started and is not finished, the one worked on last (the
+// journal's newest entry); when every started install is finished, the last
+// one whose records are still waiting to be sent. An install whose upload is
+// blocked by refused records is not resumed: sending again changes nothing
+// ('latchkey outbox list --state rejected' says why).
 func (f *Flow) Resume(ctx context.Context) (string, error) {
 	items, err := f.Jobs(ctx)
 	if err != nil {
 		return "", err
 	}
-	best, bestSeq := "", int64(-1)
+	type pick struct {
+		id       string
+		finished bool
+		seq      int64
+	}
+	var best *pick
 	for _, it := range items {
 		if !it.Started || it.Next == "" || it.Expired {
 			continue
+		}
+		if it.Finished {
+			st, err := f.c.Session.Status(ctx, it.Job.ID)
+			if err != nil {
+				return "", err
+			}
+			if StepOf(st, install.StepUpload).State != install.Partial {
+				continue
+			}
 		}
 		seq, err := f.c.Session.LastWorked(ctx, it.Job.ID)
 		if err != nil {
 			return "", err
 		}
-		if seq > bestSeq {
-			best, bestSeq = it.Job.ID, seq
+		p := pick{id: it.Job.ID, finished: it.Finished, seq: seq}
+		// Unfinished installs first, then the one worked on last.
+		if best == nil || (best.finished && !p.finished) || (best.finished == p.finished && p.seq > best.seq) {
+			best = &p
 		}
 	}
-	if best == "" {
+	if best == nil {
 		return "", ErrNothingToResume
 	}
-	return best, nil
+	return best.id, nil
 }
 
 // Status is where the job's install stands.

@@ -23,6 +23,18 @@ func uploadOutcome(r flow.Upload) string {
 		}
 		return "in the outbox on this laptop: 'latchkey sync' sends them"
 	}
+	if r.Err != "" {
+		// The back office answered, but not with the records' outcomes (a
+		// login no longer valid, say): its message says what to do.
+		var parts []string
+		if r.Sent > 0 {
+			parts = append(parts, fmt.Sprintf("sent %d", r.Sent))
+		}
+		if r.Refused > 0 {
+			parts = append(parts, fmt.Sprintf("the back office refused %d: see '%s'", r.Refused, rejectedCmd))
+		}
+		return strings.Join(append(parts, fmt.Sprintf("%d not sent: %s", r.Remaining, r.Err)), "; ")
+	}
 	if r.Refused == 0 && r.Remaining == 0 {
 		hub := r.Hub
 		if hub == "" {
