@@ -2,9 +2,7 @@ package diagwatch
 
 import (
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/latchkey/latchkey/internal/tui/tuitest"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +12,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/diag"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var at = time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
 
@@ -134,40 +130,6 @@ func TestInitFetches(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("View differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
-}
-
-// checkSize fails unless view is exactly w columns by h lines at most.
-func checkSize(t *testing.T, view string, w, h int) {
-	t.Helper()
-	lines := strings.Split(view, "\n")
-	if len(lines) != h {
-		t.Errorf("%d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n > w {
-			t.Errorf("line %d is %d wide: %q", i+1, n, l)
-		}
-	}
-}
-
 // TestView drives the screen with messages (size, a snapshot, a failed
 // refresh) and compares the last frame at 80x24 with colour stripped.
 func TestView(t *testing.T) {
@@ -176,14 +138,14 @@ func TestView(t *testing.T) {
 	m, _ = step(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	m, _ = step(t, m, SnapshotMsg{Snapshot: snapshot()})
 	view := ansi.Strip(m.View())
-	checkSize(t, view, 80, 24)
-	golden(t, "watch_80x24.golden", view)
+	tuitest.CheckSize(t, view, 80, 24)
+	tuitest.Golden(t, "watch_80x24.golden", view)
 
 	m, _ = step(t, m, TickMsg(at))
 	m, _ = step(t, m, SnapshotMsg{Err: errors.New("read unit status: smp: no answer in 5s")})
 	view = ansi.Strip(m.View())
-	checkSize(t, view, 80, 24)
-	golden(t, "watch_80x24_error.golden", view)
+	tuitest.CheckSize(t, view, 80, 24)
+	tuitest.Golden(t, "watch_80x24_error.golden", view)
 
 	// Colour on: same text once stripped, so --no-color only drops colour.
 	c := New(Options{Title: "/dev/ttyACM0", Location: time.UTC, Fetch: m.opts.Fetch})
@@ -209,7 +171,7 @@ func TestViewOddSizes(t *testing.T) {
 		m := newModel()
 		m, _ = step(t, m, tea.WindowSizeMsg{Width: tt.w, Height: tt.h})
 		m, _ = step(t, m, SnapshotMsg{Snapshot: snapshot()})
-		checkSize(t, ansi.Strip(m.View()), tt.wantW, tt.wantH)
+		tuitest.CheckSize(t, ansi.Strip(m.View()), tt.wantW, tt.wantH)
 	}
 }
 
@@ -220,7 +182,7 @@ func TestViewNotLatchkey(t *testing.T) {
 		Counters: []diag.Counters{{Group: "smp", Fields: map[string]uint64{"rx": 4}}}}}
 	m, _ = step(t, m, SnapshotMsg{Snapshot: s})
 	view := ansi.Strip(m.View())
-	checkSize(t, view, 80, 24)
+	tuitest.CheckSize(t, view, 80, 24)
 	if !strings.Contains(view, diag.NotLatchkeyNote) || !strings.Contains(view, "rx 4") {
 		t.Errorf("view:\n%s", view)
 	}

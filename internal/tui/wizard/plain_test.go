@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/latchkey/latchkey/internal/tui/tuitest"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,19 +22,6 @@ import (
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/survey"
 )
-
-// The golden files are rewritten with -update. The full-screen wizard's
-// tests may declare the same flag; whichever file declares it first wins.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files")
-	}
-}
-
-func plainUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 var plainNow = time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
 
@@ -394,23 +379,6 @@ func plainRunScript(t *testing.T, f *plainFake, o Options, answers ...string) (s
 	return out.String(), res, err, in
 }
 
-func plainGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if plainUpdate() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("transcript differs from %s (run with -update to accept):\n%s", path, got)
-	}
-}
-
 // The survey answers of a building that goes ahead once the signal is read.
 var plainSurveyAnswers = []string{
 	"",      // street address: the job's
@@ -498,7 +466,7 @@ func TestPlainFullInstall(t *testing.T) {
 			t.Errorf("box drawing in %q", line)
 		}
 	}
-	plainGolden(t, "plain_full.txt", out)
+	tuitest.Golden(t, "plain_full.txt", out)
 }
 
 func TestPlainResumeAtBurn(t *testing.T) {

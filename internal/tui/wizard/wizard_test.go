@@ -3,10 +3,8 @@ package wizard
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/latchkey/latchkey/internal/tui/tuitest"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +19,6 @@ import (
 	"github.com/latchkey/latchkey/internal/provision"
 	"github.com/latchkey/latchkey/internal/survey"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func newTest(d Driver, o Options) Model {
 	o.NoColor = true
@@ -134,40 +130,6 @@ func opened(t *testing.T, f *fakeDriver, o Options) Model {
 	}
 	m, _ = step(t, m, jobChosenMsg{job: testJob(), st: st})
 	return m
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("View differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
-}
-
-// checkSize fails unless view is exactly h lines of at most w columns.
-func checkSize(t *testing.T, view string, w, h int) {
-	t.Helper()
-	lines := strings.Split(view, "\n")
-	if len(lines) != h {
-		t.Errorf("%d lines, want %d", len(lines), h)
-	}
-	for i, l := range lines {
-		if n := ansi.StringWidth(l); n > w {
-			t.Errorf("line %d is %d wide: %q", i+1, n, l)
-		}
-	}
 }
 
 func noGoSurvey() survey.Survey {
@@ -504,15 +466,15 @@ func TestView(t *testing.T) {
 			m := sc.build(t)
 			m, _ = step(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
 			view := ansi.Strip(m.View())
-			checkSize(t, view, 80, 24)
-			golden(t, sc.name+".golden", view)
+			tuitest.CheckSize(t, view, 80, 24)
+			tuitest.Golden(t, sc.name+".golden", view)
 
 			// Nothing panics or overflows on a small or unsized terminal.
 			for _, sz := range []struct{ w, h, wantW, wantH int }{{40, 12, 40, 12}, {0, 0, 80, 24}, {1, 1, minWidth, minHeight}, {200, 60, 200, 60}} {
 				s, _ := step(t, sc.build(t), tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
-				checkSize(t, ansi.Strip(s.View()), sz.wantW, sz.wantH)
+				tuitest.CheckSize(t, ansi.Strip(s.View()), sz.wantW, sz.wantH)
 				s, _ = step(t, m, tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
-				checkSize(t, ansi.Strip(s.View()), sz.wantW, sz.wantH)
+				tuitest.CheckSize(t, ansi.Strip(s.View()), sz.wantW, sz.wantH)
 			}
 		})
 	}
