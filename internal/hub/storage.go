@@ -25,7 +25,8 @@ var (
 // is safe for concurrent use, including from several processes on one
 // database (the admin commands run beside `hub serve`).
 type Storage interface {
-	// CreateEnrollment stores a pending enrollment (only the code's hash).
+	// CreateEnrollment stores a pending enrollment (only the code's hash);
+	// a code hash stored before is ErrExists.
 	CreateEnrollment(ctx context.Context, e Enrollment) error
 	// Enroll redeems the enrollment whose code hashes to codeHash, at now,
 	// creating u (Name and Role are taken from the enrollment; u brings
@@ -34,7 +35,12 @@ type Storage interface {
 	// most once, even by two requests at the same moment; unknown, used
 	// or expired codes are ErrEnrollInvalid. A second enrollment of a
 	// name replaces the user's keys and token (re-enrollment after a lost
-	// laptop); the old token stops working.
+	// laptop); the old token stops working. Enrolling the user's current
+	// key again replaces only the token and role. Re-enrollment does not
+	// lift a revocation: the old key stays revoked from the earlier of the
+	// revocation and its replacement. A signing key another user enrolled,
+	// or this user's replaced one, a new user's id already taken, or a token
+	// hash another user holds, is ErrExists, and the code is not used up.
 	Enroll(ctx context.Context, codeHash string, now time.Time, u User) (User, error)
 	// Users lists every user, by name.
 	Users(ctx context.Context) ([]User, error)
@@ -46,8 +52,9 @@ type Storage interface {
 	// including revoked users and keys replaced by re-enrollment (the
 	// latter with RevokedAt set), so old records still verify (ErrNotFound).
 	UserByKeyID(ctx context.Context, keyID string) (User, error)
-	// RevokeUser marks a user revoked at at (ErrNotFound). Revoked users'
-	// tokens and signatures are refused from then on.
+	// RevokeUser marks a user revoked at at (ErrNotFound); revoking again
+	// keeps the earlier time. Revoked users' tokens and signatures are
+	// refused from then on.
 	RevokeUser(ctx context.Context, name string, at time.Time) (User, error)
 
 	// CreateJob stores a job with its sealed packet (ErrExists on its id).
@@ -68,7 +75,9 @@ type Storage interface {
 	//     another digest OutcomeConflict; records refused before storage
 	//     (Refused set) are kept as they are. Results (one per record, in
 	//     order) are stored with the key, to expire at ExpiresAt.
-	// A process killed mid-call leaves either everything or nothing.
+	// A process killed mid-call leaves either everything or nothing. An
+	// item with neither Record nor Refused, or both, fails the whole
+	// request: nothing is stored and the key stays unused.
 	Intake(ctx context.Context, req IntakeRequest) (IntakeResult, error)
 	// Records lists stored records, oldest first, filtered.
 	Records(ctx context.Context, f RecordFilter) ([]Record, error)
@@ -84,7 +93,8 @@ type Storage interface {
 	// says how many.
 	SweepIdempotency(ctx context.Context, now time.Time) (int, error)
 
-	// DenyUnit adds a unit to the denylist (a second call updates reason).
+	// DenyUnit adds a unit to the denylist (a second call updates reason
+	// and keeps the first DeniedAt).
 	DenyUnit(ctx context.Context, d DeniedUnit) error
 	// Denylist lists denied units, by serial.
 	Denylist(ctx context.Context) ([]DeniedUnit, error)

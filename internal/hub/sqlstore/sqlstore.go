@@ -195,8 +195,8 @@ func (s *Store) CreateEnrollment(ctx context.Context, e hub.Enrollment) error {
 // key stays findable by UserByKeyID, revoked from now (re-enrolling the
 // current key only replaces the token). Re-enrollment does not lift a
 // revocation: a revoked user stays revoked. A signing key enrolled before by
-// another user or replaced since, or a new user's id already taken, is
-// hub.ErrExists; the code is then not used up.
+// another user or replaced since, a new user's id already taken, or a token
+// hash another user holds, is hub.ErrExists; the code is then not used up.
 func (s *Store) Enroll(ctx context.Context, codeHash string, now time.Time, u hub.User) (hub.User, error) {
 	var out hub.User
 	err := s.st.Tx(ctx, func(tx *sql.Tx) error {
@@ -221,7 +221,15 @@ func (s *Store) Enroll(ctx context.Context, codeHash string, now time.Time, u hu
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		// Token hashes are unique: a clash is refused as the other clashes
+		// are, not left to the constraint.
+		var clash int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE token_hash = ? AND id <> ?`, u.TokenHash, id).Scan(&clash); err != nil {
+			return err
+		}
 		switch {
+		case clash > 0:
+			return fmt.Errorf("token: %w", hub.ErrExists)
 		case owner != "" && (owner != id || u.KeyID != oldKey):
 			// Another user's key, or this user's replaced one: taking it
 			// would make its revocation void.

@@ -1,6 +1,6 @@
 // Package storetest owns the conformance suite for hub.Storage: the rules of
 // the interface's doc comments as tests, which every implementation (SQLite
-// in internal/hub/sqlstore, PostgreSQL later) runs from its own tests with
+// in internal/hub/sqlstore, PostgreSQL in internal/hub/pgstore) runs from its own tests with
 // Run. It checks only what the contract says; rules an implementation adds on
 // top are that implementation's own tests.
 package storetest
@@ -56,6 +56,12 @@ func Run(t *testing.T, open func(t *testing.T) hub.Storage) {
 		{"LookupsRefuseBadText", testLookupsRefuseBadText},
 		{"PinKey", testPinKey},
 		{"PinKeyConcurrent", testPinKeyConcurrent},
+		{"RevokeKeepsEarliest", testRevokeKeepsEarliest},
+		{"ReenrollKeepsRevocation", testReenrollKeepsRevocation},
+		{"EnrollKeyRules", testEnrollKeyRules},
+		{"DuplicateEnrollmentCode", testDuplicateEnrollmentCode},
+		{"DenyAgainKeepsFirstTime", testDenyAgainKeepsFirstTime},
+		{"IntakeRejectsBadItems", testIntakeRejectsBadItems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
