@@ -1,8 +1,8 @@
 // Package storetest owns the conformance suite for hub.Storage: the rules of
 // the interface's doc comments as tests, which every implementation (SQLite
-// in internal/hub/sqlstore, PostgreSQL in internal/hub/pgstore) runs from its own tests with
-// Run. It checks only what the contract says; rules an implementation adds on
-// top are that implementation's own tests.
+// in internal/hub/sqlstore, PostgreSQL in internal/hub/pgstore) runs from
+// its own tests with Run. It checks only what the contract says; rules an
+// implementation adds on top are that implementation's own tests.
 package storetest
 
 import (
