@@ -401,26 +401,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // stepMsg passes a step's own messages to its screen.
 func (m Model) stepMsg(msg tea.Msg) (Model, tea.Cmd) {
-	if next, cmd, ok := m.surveyMsg(msg); ok {
-		return next, cmd
-	}
-	if next, cmd, ok := m.pairMsg(msg); ok {
-		return next, cmd
-	}
-	if next, cmd, ok := m.testMsg(msg); ok {
-		return next, cmd
-	}
-	if next, cmd, ok := m.burnMsg(msg); ok {
-		return next, cmd
-	}
-	if next, cmd, ok := m.consentMsg(msg); ok {
-		return next, cmd
-	}
-	if next, cmd, ok := m.noticeMsg(msg); ok {
-		return next, cmd
-	}
-	if next, cmd, ok := m.uploadMsg(msg); ok {
-		return next, cmd
+	for _, screen := range []func(tea.Msg) (Model, tea.Cmd, bool){
+		m.surveyMsg, m.pairMsg, m.testMsg, m.burnMsg, m.consentMsg, m.noticeMsg, m.uploadMsg,
+	} {
+		if next, cmd, ok := screen(msg); ok {
+			return next, cmd
+		}
 	}
 	return m, nil
 }
