@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/latchkey/latchkey/internal/testutil/dirtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,24 +14,6 @@ import (
 	"github.com/latchkey/latchkey/internal/hub/sqlstore"
 	"github.com/latchkey/latchkey/internal/testutil/clitest"
 )
-
-// dirFiles is every file of dir with its bytes.
-func dirFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name()] = b
-	}
-	return out
-}
 
 // TestMigrateRefusesOtherFiles: `hub migrate --from` a SQLite file that is
 // not a hub's, or a hub of an older schema, is refused before anything
@@ -51,12 +34,12 @@ func TestMigrateRefusesOtherFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	before := dirFiles(t, dir)
+	before := dirtest.Files(t, dir)
 	r := m.Run("hub", "migrate", "--from", notes, "--to", to)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "not a latchkey hub database") || strings.Contains(r.Stdout, "copied") {
 		t.Errorf("hub migrate --from an unrelated SQLite file = exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
-	after := dirFiles(t, dir)
+	after := dirtest.Files(t, dir)
 	if len(after) != len(before) || !bytes.Equal(after["notes.db"], before["notes.db"]) {
 		t.Errorf("the unrelated file changed: %d files before, %d after", len(before), len(after))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/latchkey/latchkey/internal/testutil/dirtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,31 +17,13 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// snapshot is every file of dir with its bytes.
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name()] = b
-	}
-	return out
-}
-
 // checkUnchanged fails unless dir holds the files of before, byte for
 // byte. With wal, an empty -wal and a -shm file may appear beside a WAL
 // database: SQLite's read-only readers of one need them (the database file
 // is still not written).
 func checkUnchanged(t *testing.T, dir string, before map[string][]byte, wal bool) {
 	t.Helper()
-	after := snapshot(t, dir)
+	after := dirtest.Files(t, dir)
 	for name, b := range before {
 		if !bytes.Equal(after[name], b) {
 			t.Errorf("%s changed: %d bytes before, %d after", name, len(b), len(after[name]))
@@ -78,7 +61,7 @@ func TestOpenReadOnlyRefusesOtherFiles(t *testing.T) {
 	if err := os.WriteFile(text, bytes.Repeat([]byte("not a database\n"), 300), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := snapshot(t, dir)
+	before := dirtest.Files(t, dir)
 	for _, p := range []string{other, text} {
 		r, err := OpenReadOnly(ctx, p)
 		if err == nil {
@@ -117,7 +100,7 @@ func TestOpenReadOnlyRefusesOldSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	before := snapshot(t, dir)
+	before := dirtest.Files(t, dir)
 	_, err = OpenReadOnly(ctx, path)
 	if !errors.Is(err, ErrOldSchema) || !strings.Contains(err.Error(), "latchkey hub serve") {
 		t.Fatalf("OpenReadOnly of a version %d hub: %v, want ErrOldSchema saying how to upgrade", len(entries)-1, err)
@@ -170,7 +153,7 @@ func TestOpenReadOnlyDumps(t *testing.T) {
 	s.Close()
 
 	// Closed: nothing may change.
-	before := snapshot(t, dir)
+	before := dirtest.Files(t, dir)
 	r, err = OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatalf("OpenReadOnly: %v", err)
